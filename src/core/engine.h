@@ -1,0 +1,95 @@
+// The matching engine: a deterministic, single-threaded state machine.
+//
+// Contract:
+//  - apply() is a pure function of the engine state and the command: it never
+//    reads a clock, does no I/O and, once its pools have grown to the working
+//    set, allocates nothing per order.
+//  - Every event of a command is appended to `out` in the order documented in
+//    docs/design.md ("Event order"). `out` is never cleared by the engine.
+//  - Two engines fed the same commands emit byte-identical events and have
+//    equal state_hash().
+// Thread-safety: none. One thread owns an Engine.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/command.h"
+#include "core/event.h"
+
+namespace stox {
+
+struct EngineConfig {
+  std::size_t expected_orders = 1 << 16;  // pools are reserved for this many open orders
+  AccountId max_accounts = 1 << 20;        // account ids are 1..max_accounts
+  std::int32_t default_market_band_bps = 500;
+};
+
+struct LevelView {
+  Price price;
+  Quantity quantity;  // visible
+  std::uint32_t count;
+};
+
+struct InstrumentView {
+  InstrumentId id;
+  AddInstrument spec;
+  InstrumentStatus status;
+  Price last_price;  // 0 = no trade since the last EndOfDay
+};
+
+struct OrderView {
+  OrderId id;
+  AccountId account;
+  InstrumentId instrument;
+  ClientOrderId client_order_id;
+  Side side;
+  OrderType type;
+  TimeInForce time_in_force;
+  Price price;
+  Price stop_price;
+  Quantity quantity;
+  Quantity leaves;
+  Quantity display;  // 0 unless iceberg
+  Quantity visible;
+  bool triggered;    // stop orders: elected and now a limit order
+  bool post_only;
+};
+
+class Engine {
+ public:
+  explicit Engine(const EngineConfig& config = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  void apply(const Command& command, std::vector<Event>& out);
+
+  // A 64-bit hash of the whole state (instruments, books in priority order,
+  // stops, accounts' open orders, id counters). Equal states hash equal.
+  std::uint64_t state_hash() const;
+
+  // --- read-only views (tests, demo, market data snapshots) ---
+  std::optional<InstrumentId> find_symbol(std::string_view symbol) const;
+  std::optional<InstrumentView> instrument(InstrumentId id) const;
+  // Up to max_levels levels from the best.
+  std::vector<LevelView> depth(InstrumentId id, Side side, std::size_t max_levels) const;
+  std::optional<OrderView> order(OrderId id) const;
+  std::size_t open_orders() const;
+
+  // Checks every structural invariant: book not crossed, level totals equal
+  // the sum of their orders, the id and client-order-id indexes match the
+  // books, account lists match. Returns an empty string when all hold,
+  // otherwise a description of the first violation. O(orders): tests only.
+  std::string check_invariants() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stox
