@@ -9,6 +9,7 @@
 // quantities, ids): zero is never a valid value for any of them.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
@@ -140,7 +141,15 @@ struct Command {
 };
 
 static_assert(std::is_trivially_copyable_v<Command>);
-static_assert(sizeof(NewOrder) == 80);
-static_assert(sizeof(Command) == 104);
+// Layout (bytes): Command = seq 0..7 | timestamp 8..15 | type 16 | pad 17..23 |
+// body 24..95. NewOrder = account 0..3 | instrument 4..7 | client_order_id
+// 8..23 | price 24..31 | stop_price 32..39 | quantity 40..47 | quote_quantity
+// 48..55 | display_quantity 56..63 | side 64 | type 65 | tif 66 | stp 67 |
+// post_only 68 | pad 69..71. The binary formats of later issues build on this.
+static_assert(sizeof(NewOrder) == 72);
+static_assert(offsetof(NewOrder, price) == 24 && offsetof(NewOrder, side) == 64);
+static_assert(sizeof(AddInstrument) == 48);
+static_assert(offsetof(Command, new_order) == 24);
+static_assert(sizeof(Command) == 96);
 
 }  // namespace stox

@@ -1,0 +1,108 @@
+// SlotIndex: an open-addressing hash index from a key to a 32-bit pool slot.
+//
+// The table stores only slots (4 bytes each); the key lives in the pooled
+// object itself, so lookups take the key's hash and an equality predicate
+// that reads the pool. Linear probing keeps a probe within a cache line or
+// two; deletion shifts later entries back instead of leaving tombstones, so
+// the table never degrades under the insert/erase churn of an order book.
+// The table grows (doubling, which allocates) only when the load passes 1/2.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace stox {
+
+inline constexpr std::uint32_t kNoSlot = 0xFFFFFFFFu;
+
+inline std::uint64_t mix_hash(std::uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xFF51AFD7ED558CCDull;
+  x ^= x >> 33;
+  x *= 0xC4CEB9FE1A85EC53ull;
+  x ^= x >> 33;
+  return x;
+}
+
+class SlotIndex {
+ public:
+  explicit SlotIndex(std::size_t expected) {
+    std::size_t cap = 16;
+    while (cap < expected * 2) cap <<= 1;
+    table_.assign(cap, kNoSlot);
+    mask_ = cap - 1;
+  }
+
+  std::size_t size() const { return size_; }
+
+  // Returns the slot whose key matches, or kNoSlot.
+  template <class Eq>
+  std::uint32_t find(std::uint64_t hash, Eq eq) const {
+    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      const std::uint32_t s = table_[i];
+      if (s == kNoSlot) return kNoSlot;
+      if (eq(s)) return s;
+    }
+  }
+
+  // REQUIRES: no entry with an equal key. hash_of(slot) recomputes the hash
+  // of a stored slot (needed when the table grows).
+  template <class HashOf>
+  void insert(std::uint64_t hash, std::uint32_t slot, HashOf hash_of) {
+    if ((size_ + 1) * 2 > table_.size()) grow(hash_of);
+    std::size_t i = hash & mask_;
+    while (table_[i] != kNoSlot) i = (i + 1) & mask_;
+    table_[i] = slot;
+    ++size_;
+  }
+
+  // Removes the entry for `slot` (found by its hash). Returns false if absent.
+  template <class HashOf>
+  bool erase(std::uint64_t hash, std::uint32_t slot, HashOf hash_of) {
+    std::size_t i = hash & mask_;
+    while (table_[i] != slot) {
+      if (table_[i] == kNoSlot) return false;
+      i = (i + 1) & mask_;
+    }
+    // Backward-shift: move later entries of the probe run into the hole when
+    // the hole lies between their home position and where they sit.
+    for (std::size_t j = (i + 1) & mask_; table_[j] != kNoSlot; j = (j + 1) & mask_) {
+      const std::size_t home = hash_of(table_[j]) & mask_;
+      const bool hole_between = (i <= j) ? (home <= i || home > j) : (home <= i && home > j);
+      if (hole_between) {
+        table_[i] = table_[j];
+        i = j;
+      }
+    }
+    table_[i] = kNoSlot;
+    --size_;
+    return true;
+  }
+
+  template <class F>
+  void for_each(F f) const {
+    for (std::uint32_t s : table_)
+      if (s != kNoSlot) f(s);
+  }
+
+ private:
+  template <class HashOf>
+  void grow(HashOf hash_of) {
+    std::vector<std::uint32_t> old;
+    old.swap(table_);
+    table_.assign(old.size() * 2, kNoSlot);
+    mask_ = table_.size() - 1;
+    for (std::uint32_t s : old) {
+      if (s == kNoSlot) continue;
+      std::size_t i = hash_of(s) & mask_;
+      while (table_[i] != kNoSlot) i = (i + 1) & mask_;
+      table_[i] = s;
+    }
+  }
+
+  std::vector<std::uint32_t> table_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+};
+
+}  // namespace stox
