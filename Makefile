@@ -1,15 +1,23 @@
 # Set-up contract: `make run` and `make test` work on a fresh Debian 12 machine.
+#
+#   make run        install what is missing, build Release, start the exchange (today: the demo)
+#   make test       install, build (-Wall -Wextra -Wpedantic -Werror), run every test with ctest
+#   make bench      build Release, run the engine benchmark
+#   make test-asan  clang build with AddressSanitizer + UndefinedBehaviorSanitizer, run every test
+#   make tidy       clang-tidy over every source file (config: .clang-tidy); any finding fails
 BUILD      ?= build/release
 ASAN_BUILD ?= build/asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: run test build deps bench test-asan tidy clean
+.PHONY: run test build configure deps bench test-asan tidy clean
 
 deps:
 	@scripts/install-deps.sh
 
-build: deps
+configure: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+
+build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: build
@@ -21,14 +29,18 @@ test: build
 bench: build
 	$(BUILD)/src/core/engine_benchmark
 
-# clang build with AddressSanitizer + UndefinedBehaviorSanitizer.
+# The compiler is fixed at configure time: CMAKE_CXX_COMPILER on the command
+# line (not CXX in the environment, which an existing cache would ignore).
 test-asan: deps
-	@CXX=clang++ cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTOX_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=clang++ -DSTOX_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
-	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
-tidy: build
-	clang-tidy -p $(BUILD) --quiet $(shell git ls-files 'src/*.cc')
+# Needs only compile_commands.json (written at configure time), not a build.
+tidy: configure
+	run-clang-tidy -p $(BUILD) -quiet -j $(JOBS) '^$(CURDIR)/src/'
 
 clean:
 	rm -rf build

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Stox needs to build and test, only those
-# that are missing. Safe to run again.
+# that are missing. Safe to run again; does nothing (and needs no network or
+# root) when everything is present.
+#
+#   g++ cmake ninja-build make       the Release build (`make run`, `make test`)
+#   libgtest-dev libgmock-dev        the tests
+#   clang libclang-rt-14-dev         `make test-asan` (clang 14 + ASan/UBSan runtimes)
+#   clang-tidy                       `make tidy` (brings run-clang-tidy and python3)
 set -euo pipefail
 
 packages=(
   g++ cmake ninja-build make
   libgtest-dev libgmock-dev
-  clang clang-tidy libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-tidy
 )
 
 missing=()
@@ -15,9 +21,15 @@ for p in "${packages[@]}"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-echo "installing: ${missing[*]}"
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "install-deps: installing ${missing[*]}"
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null; then
+    echo "install-deps: not root and no sudo; as root run: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  sudo=(sudo env DEBIAN_FRONTEND=noninteractive)
+fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -34,6 +34,20 @@ std::string_view to_string(RejectReason r) {
     case RejectReason::kInvalidStatus: return "INVALID_STATUS";
     case RejectReason::kUnknownAccount: return "UNKNOWN_ACCOUNT";
     case RejectReason::kInvalidCommand: return "INVALID_COMMAND";
+    case RejectReason::kInsufficientFunds: return "INSUFFICIENT_FUNDS";
+    case RejectReason::kInsufficientShares: return "INSUFFICIENT_SHARES";
+    case RejectReason::kOrderQuantityTooLarge: return "ORDER_QUANTITY_TOO_LARGE";
+    case RejectReason::kOrderNotionalTooLarge: return "ORDER_NOTIONAL_TOO_LARGE";
+    case RejectReason::kPriceOutsideCollar: return "PRICE_OUTSIDE_COLLAR";
+    case RejectReason::kTooManyOpenOrders: return "TOO_MANY_OPEN_ORDERS";
+    case RejectReason::kRateLimited: return "RATE_LIMITED";
+    case RejectReason::kAccountDisabled: return "ACCOUNT_DISABLED";
+    case RejectReason::kInvalidLimits: return "INVALID_LIMITS";
+    case RejectReason::kUnsupportedAccountType: return "UNSUPPORTED_ACCOUNT_TYPE";
+    case RejectReason::kInvalidAsset: return "INVALID_ASSET";
+    case RejectReason::kInvalidAmount: return "INVALID_AMOUNT";
+    case RejectReason::kInsufficientAvailable: return "INSUFFICIENT_AVAILABLE";
+    case RejectReason::kBalanceOverflow: return "BALANCE_OVERFLOW";
   }
   return "UNKNOWN_REASON";
 }
@@ -50,6 +64,9 @@ std::string_view to_string(CancelReason r) {
     case CancelReason::kSelfTrade: return "SELF_TRADE";
     case CancelReason::kExpired: return "EXPIRED";
     case CancelReason::kMassCancel: return "MASS_CANCEL";
+    case CancelReason::kKillSwitch: return "KILL_SWITCH";
+    case CancelReason::kCircuitBreaker: return "CIRCUIT_BREAKER";
+    case CancelReason::kInsufficientFunds: return "INSUFFICIENT_FUNDS";
   }
   return "UNKNOWN_REASON";
 }

@@ -47,6 +47,24 @@ enum class RejectReason : std::uint16_t {
   kInvalidStatus = 1026,
   kUnknownAccount = 1027,
   kInvalidCommand = 1028,             // unknown command type
+
+  // --- pre-trade risk: 2000-2999 ---
+  kInsufficientFunds = 2000,          // cash available below what the order must hold
+  kInsufficientShares = 2001,         // shares available below the sell quantity (no shorting)
+  kOrderQuantityTooLarge = 2002,
+  kOrderNotionalTooLarge = 2003,
+  kPriceOutsideCollar = 2004,
+  kTooManyOpenOrders = 2005,
+  kRateLimited = 2006,
+  kAccountDisabled = 2007,            // kill switch on
+  kInvalidLimits = 2008,
+
+  // --- accounts and ledger: 3000-3999 ---
+  kUnsupportedAccountType = 3000,
+  kInvalidAsset = 3001,
+  kInvalidAmount = 3002,
+  kInsufficientAvailable = 3003,      // withdrawal beyond available
+  kBalanceOverflow = 3004,
 };
 
 enum class CancelReason : std::uint8_t {
@@ -60,6 +78,9 @@ enum class CancelReason : std::uint8_t {
   kSelfTrade = 8,
   kExpired = 9,             // DAY order at EndOfDay
   kMassCancel = 10,
+  kKillSwitch = 11,
+  kCircuitBreaker = 12,     // a trade would have printed outside the breaker band
+  kInsufficientFunds = 13,  // a stop-market buy that cannot cover its band price when triggered
 };
 
 std::string_view to_string(RejectReason r);

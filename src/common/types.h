@@ -13,7 +13,7 @@
 namespace stox {
 
 // Products of two 64-bit values are checked and rounded in 128 bits.
-__extension__ typedef __int128 Int128;
+__extension__ using Int128 = __int128;
 
 using Price = std::int64_t;     // at the instrument's price scale
 using Quantity = std::int64_t;  // at the instrument's quantity scale
@@ -53,7 +53,7 @@ struct FixedString {
   // REQUIRES: text.size() <= N (longer text is truncated; callers validate first).
   static FixedString from(std::string_view text) {
     FixedString s;
-    std::memcpy(s.bytes.data(), text.data(), text.size() < N ? text.size() : N);
+    if (!text.empty()) std::memcpy(s.bytes.data(), text.data(), text.size() < N ? text.size() : N);
     return s;
   }
   std::string_view view() const {

@@ -25,7 +25,21 @@ enum class CommandType : std::uint8_t {
   kEndOfDay = 5,
   kSetInstrumentStatus = 6,
   kAddInstrument = 7,
+  // Accounts, ledger and risk (docs/design.md, "Accounts, ledger and risk").
+  kCreateAccount = 8,
+  kDeposit = 9,
+  kWithdraw = 10,
+  kSetAccountLimits = 11,
+  kSetInstrumentLimits = 12,
+  kSetKillSwitch = 13,
 };
+
+enum class AccountType : std::uint8_t { kCash = 1, kMargin = 2 /* reserved, rejected today */ };
+
+// Asset ids: 0 is the settlement currency (cash); any other id is the shares
+// of the instrument with that id.
+using AssetId = std::uint32_t;
+inline constexpr AssetId kCashAsset = 0;
 
 struct NewOrder {
   AccountId account;
@@ -66,7 +80,7 @@ struct MassCancel {
 struct EndOfDay {};
 
 struct SetInstrumentStatus {
-  InstrumentId instrument;
+  InstrumentId instrument;  // 0 = every instrument (market-wide halt/resume)
   InstrumentStatus status;
 };
 
@@ -76,8 +90,46 @@ struct AddInstrument {
   Quantity lot_size;         // at quantity scale
   Price reference_price;     // previous close, at price scale, on tick
   std::int32_t market_band_bps;  // market-order protection band; 0 = engine default
+  std::int32_t maker_fee_bps;     // may be negative (rebate) down to -taker_fee_bps
+  std::int32_t taker_fee_bps;     // 0..10000
   std::uint8_t price_scale;      // decimal places, 0..9
   std::uint8_t quantity_scale;   // decimal places, 0..9
+};
+
+struct CreateAccount {
+  FixedString<16> label;
+  AccountType type;
+};
+
+// Deposit and Withdraw move value between an account and the external world.
+struct Transfer {
+  AccountId account;
+  AssetId asset;
+  Amount amount;  // cash at the cash scale, or shares at the instrument's quantity scale
+};
+
+// Zero fields mean "no account-specific limit" (the engine default applies).
+struct SetAccountLimits {
+  AccountId account;
+  std::uint32_t max_open_orders;
+  std::uint32_t max_orders_per_second;
+  Quantity max_order_quantity;
+  Amount max_order_notional;  // at the cash scale
+};
+
+// Zero fields mean "engine default".
+struct SetInstrumentLimits {
+  InstrumentId instrument;
+  std::int32_t collar_bps;
+  std::int32_t breaker_bps;
+  Quantity max_order_quantity;
+  Amount max_order_notional;  // at the cash scale
+  Timestamp breaker_halt_ns;
+};
+
+struct SetKillSwitch {
+  AccountId account;
+  bool enabled;
 };
 
 struct Command {
@@ -92,6 +144,11 @@ struct Command {
     EndOfDay end_of_day;
     SetInstrumentStatus set_status;
     AddInstrument add_instrument;
+    CreateAccount create_account;
+    Transfer transfer;  // kDeposit, kWithdraw
+    SetAccountLimits account_limits;
+    SetInstrumentLimits instrument_limits;
+    SetKillSwitch kill_switch;
   };
 
   Command() : seq(0), timestamp(0), type(CommandType::kEndOfDay), new_order{} {}
@@ -129,6 +186,36 @@ struct Command {
     c.add_instrument = b;
     return c;
   }
+  static Command make(SeqNo seq, Timestamp ts, const CreateAccount& b) {
+    Command c = header(seq, ts, CommandType::kCreateAccount);
+    c.create_account = b;
+    return c;
+  }
+  static Command deposit(SeqNo seq, Timestamp ts, const Transfer& b) {
+    Command c = header(seq, ts, CommandType::kDeposit);
+    c.transfer = b;
+    return c;
+  }
+  static Command withdraw(SeqNo seq, Timestamp ts, const Transfer& b) {
+    Command c = header(seq, ts, CommandType::kWithdraw);
+    c.transfer = b;
+    return c;
+  }
+  static Command make(SeqNo seq, Timestamp ts, const SetAccountLimits& b) {
+    Command c = header(seq, ts, CommandType::kSetAccountLimits);
+    c.account_limits = b;
+    return c;
+  }
+  static Command make(SeqNo seq, Timestamp ts, const SetInstrumentLimits& b) {
+    Command c = header(seq, ts, CommandType::kSetInstrumentLimits);
+    c.instrument_limits = b;
+    return c;
+  }
+  static Command make(SeqNo seq, Timestamp ts, const SetKillSwitch& b) {
+    Command c = header(seq, ts, CommandType::kSetKillSwitch);
+    c.kill_switch = b;
+    return c;
+  }
 
  private:
   static Command header(SeqNo seq, Timestamp ts, CommandType t) {
@@ -148,7 +235,7 @@ static_assert(std::is_trivially_copyable_v<Command>);
 // post_only 68 | pad 69..71. The binary formats of later issues build on this.
 static_assert(sizeof(NewOrder) == 72);
 static_assert(offsetof(NewOrder, price) == 24 && offsetof(NewOrder, side) == 64);
-static_assert(sizeof(AddInstrument) == 48);
+static_assert(sizeof(AddInstrument) == 56);
 static_assert(offsetof(Command, new_order) == 24);
 static_assert(sizeof(Command) == 96);
 

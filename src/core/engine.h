@@ -23,10 +23,39 @@
 
 namespace stox {
 
+// System accounts that take part in ledger postings (accounts mode).
+inline constexpr AccountId kFeeAccount = 0xFFFFFFFEu;
+inline constexpr AccountId kExternalAccount = 0xFFFFFFFFu;
+
 struct EngineConfig {
   std::size_t expected_orders = 1 << 16;  // pools are reserved for this many open orders
   AccountId max_accounts = 1 << 20;        // account ids are 1..max_accounts
   std::int32_t default_market_band_bps = 500;
+
+  // Accounts mode (docs/design.md, "Accounts, ledger and risk"): accounts
+  // must be created and funded, every trade settles through the ledger, and
+  // pre-trade risk applies. Off = the pure matcher.
+  bool accounts = false;
+  std::uint8_t cash_scale = 4;  // decimals of the settlement currency (asset 0)
+  std::int32_t default_collar_bps = 1000;
+  std::int32_t default_breaker_bps = 1000;
+  Timestamp default_breaker_halt_ns = 300'000'000'000;
+  std::uint32_t default_max_open_orders = 1000;
+  std::uint32_t default_max_orders_per_second = 1000;
+};
+
+struct BalanceView {
+  Amount total;
+  Amount held;
+  Amount available;
+};
+
+struct PositionView {
+  Quantity quantity;     // share balance
+  Amount cost;           // cost basis, cash scale
+  Amount realized_pnl;   // cash scale
+  Amount unrealized_pnl; // notional at the last (or reference) price minus cost
+  Price average_cost;    // cost per share, price scale (floor); 0 when flat
 };
 
 struct LevelView {
@@ -81,14 +110,26 @@ class Engine {
   std::optional<OrderView> order(OrderId id) const;
   std::size_t open_orders() const;
 
+  // Accounts mode only (nullopt otherwise). Also answers for kFeeAccount and
+  // kExternalAccount.
+  std::optional<BalanceView> balance(AccountId account, AssetId asset) const;
+  std::optional<PositionView> position(AccountId account, InstrumentId instrument) const;
+
+  // Accounts mode: conservation (every asset's balances, fee and external
+  // accounts included, sum to zero), hold consistency (held = what the open
+  // orders require), and no negative total or available. Empty when all
+  // hold, else the first violations. O(accounts × assets + orders).
+  std::string check_ledger() const;
+
   // Checks every structural invariant: book not crossed, level totals equal
   // the sum of their orders, the id and client-order-id indexes match the
   // books, account lists match. Returns an empty string when all hold,
   // otherwise a description of the first violation. O(orders): tests only.
   std::string check_invariants() const;
 
+  struct Impl;  // opaque; defined in the internal core/engine_impl.h
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

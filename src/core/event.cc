@@ -13,7 +13,7 @@ auto key(const NewOrder& o) {
 }
 auto key(const AddInstrument& a) {
   return std::tie(a.symbol, a.tick_size, a.lot_size, a.reference_price, a.market_band_bps,
-                  a.price_scale, a.quantity_scale);
+                  a.maker_fee_bps, a.taker_fee_bps, a.price_scale, a.quantity_scale);
 }
 
 const char* side_name(Side s) { return s == Side::kBuy ? "BUY" : "SELL"; }
@@ -87,6 +87,31 @@ bool operator==(const Event& a, const Event& b) {
     }
     case EventType::kDayEnded:
       return a.day_ended.expired == b.day_ended.expired;
+    case EventType::kAccountCreated:
+      return a.account_created.account == b.account_created.account &&
+             a.account_created.spec.label == b.account_created.spec.label &&
+             a.account_created.spec.type == b.account_created.spec.type;
+    case EventType::kTransferred: {
+      const auto& x = a.transferred;
+      const auto& y = b.transferred;
+      return std::tie(x.kind, x.account, x.asset, x.amount, x.total_after) ==
+             std::tie(y.kind, y.account, y.asset, y.amount, y.total_after);
+    }
+    case EventType::kSettled: {
+      const auto& x = a.settled;
+      const auto& y = b.settled;
+      return std::tie(x.trade_id, x.instrument, x.buyer, x.seller, x.quantity, x.notional,
+                      x.buyer_fee, x.seller_fee) ==
+             std::tie(y.trade_id, y.instrument, y.buyer, y.seller, y.quantity, y.notional,
+                      y.buyer_fee, y.seller_fee);
+    }
+    case EventType::kLimitsSet:
+      return a.limits_set.command == b.limits_set.command &&
+             a.limits_set.target == b.limits_set.target;
+    case EventType::kKillSwitch:
+      return a.kill_switch.account == b.kill_switch.account &&
+             a.kill_switch.enabled == b.kill_switch.enabled &&
+             a.kill_switch.cancelled == b.kill_switch.cancelled;
   }
   return false;
 }
@@ -155,6 +180,30 @@ std::string to_string(const Event& e) {
       break;
     case EventType::kDayEnded:
       s << "DayEnded expired=" << e.day_ended.expired;
+      break;
+    case EventType::kAccountCreated:
+      s << "AccountCreated acct=" << e.account_created.account
+        << " label=" << e.account_created.spec.label.view();
+      break;
+    case EventType::kTransferred: {
+      const auto& t = e.transferred;
+      s << (t.kind == CommandType::kDeposit ? "Deposited" : "Withdrawn") << " acct=" << t.account
+        << " asset=" << t.asset << " amount=" << t.amount << " total=" << t.total_after;
+      break;
+    }
+    case EventType::kSettled: {
+      const auto& t = e.settled;
+      s << "Settled trade=" << t.trade_id << " buyer=" << t.buyer << " seller=" << t.seller
+        << " qty=" << t.quantity << " notional=" << t.notional << " buyer_fee=" << t.buyer_fee
+        << " seller_fee=" << t.seller_fee;
+      break;
+    }
+    case EventType::kLimitsSet:
+      s << "LimitsSet cmd=" << int(e.limits_set.command) << " target=" << e.limits_set.target;
+      break;
+    case EventType::kKillSwitch:
+      s << "KillSwitch acct=" << e.kill_switch.account << " enabled=" << e.kill_switch.enabled
+        << " cancelled=" << e.kill_switch.cancelled;
       break;
   }
   return s.str();

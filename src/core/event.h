@@ -29,6 +29,11 @@ enum class EventType : std::uint8_t {
   kBookLevel = 10,
   kMassCancelled = 11,
   kDayEnded = 12,
+  kAccountCreated = 13,
+  kTransferred = 14,
+  kSettled = 15,
+  kLimitsSet = 16,
+  kKillSwitch = 17,
 };
 
 struct InstrumentAddedEvent {
@@ -125,6 +130,50 @@ struct DayEndedEvent {
   std::uint32_t expired;
 };
 
+struct AccountCreatedEvent {
+  AccountId account;
+  CreateAccount spec;
+};
+
+// A deposit or withdrawal: a two-entry posting between the account and the
+// external account (kExternalAccount) in one asset.
+struct TransferredEvent {
+  CommandType kind;  // kDeposit or kWithdraw
+  AccountId account;
+  AssetId asset;
+  Amount amount;
+  Amount total_after;  // the account's total balance of the asset afterwards
+};
+
+// The ledger posting of one trade (it follows its Trade event). Entries, per
+// asset summing to zero:
+//   cash:   buyer -(notional + buyer_fee), seller +(notional - seller_fee),
+//           fee account +(buyer_fee + seller_fee)
+//   shares: seller -quantity, buyer +quantity
+// Fees are negative for a maker rebate.
+struct SettledEvent {
+  TradeId trade_id;
+  InstrumentId instrument;
+  AccountId buyer;
+  AccountId seller;
+  Quantity quantity;
+  Amount notional;  // cash scale
+  Amount buyer_fee;
+  Amount seller_fee;
+};
+
+// Acknowledges SetAccountLimits / SetInstrumentLimits (`command` says which).
+struct LimitsSetEvent {
+  CommandType command;
+  std::uint32_t target;  // account or instrument id
+};
+
+struct KillSwitchEvent {
+  AccountId account;
+  bool enabled;
+  std::uint32_t cancelled;
+};
+
 struct Event {
   SeqNo seq;
   Timestamp timestamp;
@@ -142,6 +191,11 @@ struct Event {
     BookLevelEvent book_level;
     MassCancelledEvent mass_cancelled;
     DayEndedEvent day_ended;
+    AccountCreatedEvent account_created;
+    TransferredEvent transferred;
+    SettledEvent settled;
+    LimitsSetEvent limits_set;
+    KillSwitchEvent kill_switch;
   };
 
   Event() : seq(0), timestamp(0), type(EventType::kDayEnded), accepted{} {}

@@ -1,0 +1,526 @@
+#include "core/testing/random_stream.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace stox::testing {
+namespace {
+
+constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+
+std::uint64_t splitmix64(std::uint64_t& x) {
+  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+AddInstrument spec(std::string_view symbol, Price tick, Quantity lot, Price reference,
+                   std::int32_t band, std::uint8_t price_scale, std::uint8_t quantity_scale) {
+  AddInstrument a{};
+  a.symbol = Symbol::from(symbol);
+  a.tick_size = tick;
+  a.lot_size = lot;
+  a.reference_price = reference;
+  a.market_band_bps = band;
+  a.price_scale = price_scale;
+  a.quantity_scale = quantity_scale;
+  return a;
+}
+
+// Instruments chosen to exercise different arithmetic: unit ticks, coarse
+// ticks, lots > 1, 8 decimal quantities, a band that rounds to a single tick.
+std::vector<AddInstrument> valid_instruments() {
+  return {
+      spec("AAPL", 1, 1, 15000, 0, 2, 0),
+      spec("BTC-USD", 50, 100000, 3000000, 200, 2, 8),
+      spec("PENNY", 5, 100, 1000, 1000, 4, 0),
+      spec("ZED", 1, 10, 40, 300, 0, 0),
+      spec("WIDE-SYMBOL-16CH", 1000, 7, 12345000, 50, 9, 3),
+  };
+}
+
+// One AddInstrument per kind of bad field, plus a duplicate symbol.
+std::vector<AddInstrument> invalid_instruments() {
+  return {
+      spec("", 1, 1, 100, 0, 2, 0),           // empty symbol
+      spec("BADTICK", 0, 1, 100, 0, 2, 0),    // tick 0
+      spec("BADLOT", 1, -5, 100, 0, 2, 0),    // lot < 0
+      spec("BADREF", 5, 1, 101, 0, 2, 0),     // reference off tick
+      spec("BADREF0", 5, 1, 0, 0, 2, 0),      // reference 0
+      spec("BADBAND", 1, 1, 100, 10001, 2, 0),
+      spec("NEGBAND", 1, 1, 100, -1, 2, 0),
+      spec("BADSCALE", 1, 1, 100, 0, 10, 0),
+      spec("BADQSCALE", 1, 1, 100, 0, 2, 12),
+      spec("AAPL", 1, 1, 100, 0, 2, 0),       // duplicate
+  };
+}
+
+}  // namespace
+
+RandomStream::RandomStream(std::uint64_t seed, Options options) : options_(options) {
+  std::uint64_t x = seed;
+  for (std::uint64_t& s : state_) s = splitmix64(x);
+  const std::vector<AddInstrument> valid = valid_instruments();
+  const int n = std::clamp(options_.instruments, 1, static_cast<int>(valid.size()));
+  setup_.assign(valid.begin(), valid.begin() + n);
+  // A couple of invalid ones early, so the engine must not consume an id.
+  const std::vector<AddInstrument> invalid = invalid_instruments();
+  setup_.insert(setup_.begin() + 1, invalid.back());
+  setup_.insert(setup_.begin() + 1, invalid[below(invalid.size() - 1)]);
+}
+
+// xoshiro256**
+std::uint64_t RandomStream::rand() {
+  const std::uint64_t result = rotl(state_[1] * 5, 7) * 9;
+  const std::uint64_t t = state_[1] << 17;
+  state_[2] ^= state_[0];
+  state_[3] ^= state_[1];
+  state_[1] ^= state_[2];
+  state_[0] ^= state_[3];
+  state_[2] ^= t;
+  state_[3] = rotl(state_[3], 45);
+  return result;
+}
+
+std::uint64_t RandomStream::below(std::uint64_t n) { return n == 0 ? 0 : rand() % n; }
+
+std::int64_t RandomStream::between(std::int64_t lo, std::int64_t hi) {
+  return lo + static_cast<std::int64_t>(below(static_cast<std::uint64_t>(hi - lo) + 1));
+}
+
+// ---------------------------------------------------------------------------
+// Commands
+
+Command RandomStream::make(CommandType type) {
+  Command c;
+  c.seq = ++seq_;
+  timestamp_ += 1 + static_cast<Timestamp>(below(5000));
+  c.timestamp = timestamp_;
+  c.type = type;
+  return c;
+}
+
+Command RandomStream::next() {
+  if (setup_done_ < setup_.size()) {
+    Command c = make(CommandType::kAddInstrument);
+    c.add_instrument = setup_[setup_done_++];
+    return c;
+  }
+  // Without instruments (observe() not called) only EndOfDay makes sense.
+  if (instruments_.empty()) return make(CommandType::kEndOfDay);
+  drift_mids();
+  const bool crowded = live_.size() > options_.target_open_orders;
+  int roll = static_cast<int>(below(1000));
+  if ((roll -= options_.end_of_day_per_mille) < 0) return make(CommandType::kEndOfDay);
+  if ((roll -= options_.status_per_mille) < 0) return set_status();
+  if ((roll -= 2) < 0) return add_instrument();
+  if ((roll -= 1) < 0) return invalid_command_type();
+  if ((roll -= crowded ? 30 : 6) < 0) return mass_cancel();
+  if ((roll -= crowded ? 350 : 140) < 0) return cancel();
+  if ((roll -= 130) < 0) return replace();
+  return new_order();
+}
+
+Command RandomStream::new_order() {
+  Command c = make(CommandType::kNewOrder);
+  NewOrder& o = c.new_order;
+  o = NewOrder{};
+  const Instrument& inst = pick_instrument();
+  const Price tick = inst.spec.tick_size;
+  const Quantity lot = inst.spec.lot_size;
+  o.account = pick_account();
+  o.instrument = inst.id;
+  o.side = below(2) == 0 ? Side::kBuy : Side::kSell;
+  o.stp = static_cast<StpMode>(below(4));
+  if (per_mille(250)) o.client_order_id = client_order_id();
+
+  const std::uint64_t kind = below(100);
+  o.type = kind < 55   ? OrderType::kLimit
+           : kind < 72 ? OrderType::kMarket
+           : kind < 86 ? OrderType::kStop
+                       : OrderType::kStopLimit;
+  const std::uint64_t tif = below(100);
+  switch (o.type) {
+    case OrderType::kLimit:
+      o.time_in_force = tif < 40   ? TimeInForce::kDay
+                        : tif < 70 ? TimeInForce::kGtc
+                        : tif < 88 ? TimeInForce::kIoc
+                                   : TimeInForce::kFok;
+      break;
+    case OrderType::kMarket:
+      o.time_in_force = tif < 75 ? TimeInForce::kIoc : TimeInForce::kFok;
+      break;
+    default:
+      o.time_in_force = tif < 50 ? TimeInForce::kDay : TimeInForce::kGtc;
+      break;
+  }
+
+  const std::int64_t lots = per_mille(100) ? between(10, 60) : between(1, 10);
+  o.quantity = lots * lot;
+  const bool resting_limit = o.type == OrderType::kLimit &&
+                             (o.time_in_force == TimeInForce::kDay ||
+                              o.time_in_force == TimeInForce::kGtc);
+  if (o.type == OrderType::kLimit) o.price = price_near(inst, inst.mid, 6);
+  if (resting_limit && lots >= 2 && per_mille(120)) o.display_quantity = between(1, lots - 1) * lot;
+  if (resting_limit && per_mille(100)) o.post_only = true;
+
+  if (o.type == OrderType::kStop || o.type == OrderType::kStopLimit) {
+    // Just beyond the last price, so that ordinary trading elects it soon.
+    const Price away = between(1, 5) * tick;
+    o.stop_price = o.side == Side::kBuy ? inst.last + away : std::max(inst.last - away, tick);
+    if (o.type == OrderType::kStopLimit) o.price = price_near(inst, o.stop_price, 3);
+  }
+
+  const bool quote_ok = o.type == OrderType::kMarket && o.side == Side::kBuy &&
+                        o.time_in_force == TimeInForce::kIoc && o.stp != StpMode::kDecrement;
+  if (quote_ok && per_mille(350)) {
+    // Cash for a few lots at the mid; sometimes too little for one lot, sometimes a fortune.
+    const Int128 one_lot = Int128(inst.mid) * lot;
+    Int128 scale = 1;
+    for (int i = 0; i < inst.spec.quantity_scale; ++i) scale *= 10;
+    const Int128 per_lot = std::max<Int128>(one_lot / scale, 1);
+    const std::uint64_t size = below(100);
+    const Int128 lots = between(1, 15);
+    o.quote_quantity = size < 8    ? static_cast<Amount>(1 + below(static_cast<std::uint64_t>(per_lot)))
+                       : size < 11 ? kMax / 2
+                       : size < 40 ? static_cast<Amount>(per_lot * lots)  // may be spent exactly
+                                   : static_cast<Amount>(per_lot * lots +
+                                                         below(static_cast<std::uint64_t>(per_lot)));
+    o.quantity = 0;
+  }
+
+  if (per_mille(options_.invalid_per_mille)) corrupt(o, inst);
+  return c;
+}
+
+// One deliberate mistake, of a kind chosen at random, so that every
+// validation rule is reached.
+void RandomStream::corrupt(NewOrder& o, const Instrument& inst) {
+  const Price tick = inst.spec.tick_size;
+  const Quantity lot = inst.spec.lot_size;
+  switch (below(17)) {
+    case 0: o.instrument = below(2) == 0 ? 0 : 999; break;
+    case 1: o.account = below(2) == 0 ? 0 : options_.max_accounts + 1; break;
+    case 2: o.side = static_cast<Side>(below(2) == 0 ? 0 : 3); break;
+    case 3: o.type = static_cast<OrderType>(below(2) == 0 ? 0 : 5); break;
+    case 4: o.time_in_force = static_cast<TimeInForce>(below(2) == 0 ? 0 : 7); break;
+    case 5: o.stp = static_cast<StpMode>(4 + below(3)); break;
+    case 6:
+      o.time_in_force = o.type == OrderType::kLimit ? static_cast<TimeInForce>(0)
+                        : o.type == OrderType::kMarket ? TimeInForce::kDay
+                                                       : TimeInForce::kIoc;
+      break;
+    case 7: o.post_only = true; break;
+    case 8: o.price = o.price == 0 ? tick : (below(2) == 0 ? 0 : -o.price); break;
+    case 9: o.stop_price = o.stop_price == 0 ? tick : (below(2) == 0 ? 0 : -o.stop_price); break;
+    case 10:
+      if (tick > 1) {
+        if (o.price != 0) o.price += 1;
+        else if (o.stop_price != 0) o.stop_price += 1;
+      }
+      break;
+    case 11: o.quantity = below(3) == 0 ? 0 : below(2) == 0 ? -o.quantity : o.quantity + (lot > 1 ? 1 : 0); break;
+    case 12:
+      // A quote quantity where it is not allowed, or a bad one.
+      if (o.quote_quantity != 0 && below(2) == 0) {
+        o.quote_quantity = below(2) == 0 ? -o.quote_quantity : o.quote_quantity;
+        if (below(2) == 0) o.quantity = lot;
+      } else {
+        o.quote_quantity = 1000;
+      }
+      break;
+    case 13:
+      o.display_quantity = below(3) == 0   ? o.quantity
+                           : below(2) == 0 ? -lot
+                                           : (lot > 1 ? lot + 1 : o.quantity + lot);
+      break;
+    case 14: {
+      // price x quantity (or stop x quantity) beyond int64.
+      const Price p = std::max(o.price, o.stop_price);
+      if (p > 0 && below(2) == 0) {
+        o.quantity = ((kMax / p) / lot + 1) * lot;
+        o.quote_quantity = 0;
+      } else if (o.price > 0) {
+        o.price = kMax / tick * tick;
+        o.quantity = std::max(o.quantity, 2 * lot);
+      } else {
+        o.quantity = kMax / lot * lot;
+      }
+      break;
+    }
+    case 15:
+      // Reuse the client order id of an open order of the same account.
+      for (const LiveOrder& live : live_) {
+        if (!live.client_order_id.empty()) {
+          o.account = live.account;
+          o.client_order_id = live.client_order_id;
+          break;
+        }
+      }
+      break;
+    case 16:
+      // A stop already elected by the last price.
+      if (o.stop_price != 0) {
+        o.stop_price = o.side == Side::kBuy ? std::max(inst.last - tick * static_cast<Price>(below(3)), tick)
+                                            : inst.last + tick * static_cast<Price>(below(3));
+      }
+      break;
+  }
+}
+
+Command RandomStream::cancel() {
+  Command c = make(CommandType::kCancel);
+  c.cancel = Cancel{};
+  if (!live_.empty() && per_mille(850)) {
+    const LiveOrder& o = live_[below(live_.size())];
+    c.cancel.order_id = o.id;
+    c.cancel.account = per_mille(950) ? o.account : o.account % options_.accounts + 1;
+  } else {
+    c.cancel.order_id = dead_or_unknown_order();
+    c.cancel.account = pick_account();
+  }
+  return c;
+}
+
+Command RandomStream::replace() {
+  Command c = make(CommandType::kReplace);
+  Replace& r = c.replace;
+  r = Replace{};
+  if (live_.empty() || per_mille(100)) {
+    r.order_id = dead_or_unknown_order();
+    r.account = pick_account();
+    r.quantity = instruments_.front().spec.lot_size;
+    return c;
+  }
+  const LiveOrder& o = live_[below(live_.size())];
+  const Instrument& inst = *find_instrument(o.instrument);
+  const Price tick = inst.spec.tick_size;
+  const Quantity lot = inst.spec.lot_size;
+  r.order_id = o.id;
+  r.account = per_mille(970) ? o.account : o.account % options_.accounts + 1;
+
+  const Quantity filled = o.quantity - o.leaves;
+  const std::uint64_t what = below(100);
+  const bool change_quantity = what < 60;
+  const bool change_price = what >= 40 && what < 85;
+  const bool change_stop = what >= 75;
+  if (change_quantity) {
+    const std::int64_t leaves_lots = std::max<std::int64_t>(o.leaves / lot, 1);
+    r.quantity = below(2) == 0 ? filled + between(1, leaves_lots) * lot  // down (or same)
+                               : o.quantity + between(1, 5) * lot;       // up
+  }
+  const bool untriggered_stop =
+      (o.type == OrderType::kStop || o.type == OrderType::kStopLimit) && !o.triggered;
+  if (change_price && (o.type == OrderType::kLimit || o.type == OrderType::kStopLimit)) {
+    r.price = std::max(o.price + between(-3, 3) * tick, tick);
+  }
+  if (change_stop && untriggered_stop) {
+    const Price away = between(1, 5) * tick;
+    r.stop_price = o.side == Side::kBuy ? inst.last + away : std::max(inst.last - away, tick);
+  }
+  if (per_mille(options_.invalid_per_mille * 2)) corrupt(r, o, inst);
+  return c;
+}
+
+void RandomStream::corrupt(Replace& r, const LiveOrder& o, const Instrument& inst) {
+  const Price tick = inst.spec.tick_size;
+  const Quantity lot = inst.spec.lot_size;
+  switch (below(8)) {
+    case 0: r.price = std::max(o.price, tick); break;  // unexpected on STOP
+    case 1: r.stop_price = std::max(o.stop_price, inst.last); break;  // unexpected, or elected
+    case 2: r.price = -tick; break;
+    case 3: if (tick > 1) r.price = o.price + 1; break;
+    case 4: r.quantity = -lot; break;
+    case 5: if (lot > 1) r.quantity = o.quantity + 1; break;
+    case 6: r.quantity = o.quantity - o.leaves; break;  // at (or below) the filled part
+    case 7: r.quantity = kMax / lot * lot; break;       // overflow
+  }
+}
+
+Command RandomStream::mass_cancel() {
+  Command c = make(CommandType::kMassCancel);
+  c.mass_cancel = MassCancel{};
+  c.mass_cancel.account = per_mille(980) ? pick_account() : options_.max_accounts + 1;
+  const std::uint64_t which = below(100);
+  c.mass_cancel.instrument = which < 50 ? 0 : which < 97 ? pick_instrument().id : 777;
+  return c;
+}
+
+// Halts and closes are rare and short: a status command prefers to resume an
+// instrument that is not trading.
+Command RandomStream::set_status() {
+  Command c = make(CommandType::kSetInstrumentStatus);
+  c.set_status = SetInstrumentStatus{};
+  Instrument* stopped = nullptr;
+  for (Instrument& inst : instruments_) {
+    if (inst.status != InstrumentStatus::kTrading) stopped = &inst;
+  }
+  if (stopped != nullptr && per_mille(900)) {
+    c.set_status.instrument = stopped->id;
+    c.set_status.status = InstrumentStatus::kTrading;
+    return c;
+  }
+  const std::uint64_t roll = below(100);
+  c.set_status.instrument = roll < 3 ? 4242 : pick_instrument().id;
+  c.set_status.status = roll < 6    ? static_cast<InstrumentStatus>(9)
+                        : roll < 60 ? InstrumentStatus::kHalted
+                        : roll < 85 ? InstrumentStatus::kClosed
+                                    : InstrumentStatus::kTrading;
+  return c;
+}
+
+Command RandomStream::add_instrument() {
+  Command c = make(CommandType::kAddInstrument);
+  const std::vector<AddInstrument> invalid = invalid_instruments();
+  c.add_instrument = invalid[below(invalid.size())];
+  return c;
+}
+
+Command RandomStream::invalid_command_type() {
+  Command c = make(CommandType::kEndOfDay);
+  c.type = static_cast<CommandType>(below(2) == 0 ? 0 : 99);
+  return c;
+}
+
+// ---------------------------------------------------------------------------
+// Choices
+
+RandomStream::Instrument& RandomStream::pick_instrument() {
+  return instruments_[below(instruments_.size())];
+}
+
+AccountId RandomStream::pick_account() {
+  return 1 + static_cast<AccountId>(below(options_.accounts));
+}
+
+// A price on tick near `center`, triangular around it, at least one tick.
+Price RandomStream::price_near(const Instrument& inst, Price center, int spread_ticks) {
+  const Price tick = inst.spec.tick_size;
+  const std::int64_t offset =
+      between(0, spread_ticks) + between(0, spread_ticks) - spread_ticks;
+  return std::max(center / tick * tick + offset * tick, tick);
+}
+
+ClientOrderId RandomStream::client_order_id() {
+  // A small pool ("c0".."c19"), so duplicates within an account happen.
+  const std::uint64_t n = below(20);
+  const char text[4] = {'c', static_cast<char>('0' + n / 10), static_cast<char>('0' + n % 10), 0};
+  return ClientOrderId::from(text);
+}
+
+OrderId RandomStream::dead_or_unknown_order() {
+  const std::uint64_t roll = below(100);
+  if (roll < 70 && !dead_.empty()) return dead_[below(dead_.size())];
+  if (roll < 85) return max_seen_order_id_ + 1 + below(1000);
+  return roll < 92 ? 0 : 1 + below(max_seen_order_id_ + 1);
+}
+
+// Mids walk slowly and are pulled to the last trade, so prices follow the
+// market and stops near the last price get elected.
+void RandomStream::drift_mids() {
+  if (instruments_.empty() || !per_mille(30)) return;
+  Instrument& inst = pick_instrument();
+  const Price tick = inst.spec.tick_size;
+  if (below(4) == 0) {
+    inst.mid = inst.last;
+  } else {
+    inst.mid += (below(2) == 0 ? -1 : 1) * tick;
+  }
+  inst.mid = std::max(inst.mid, 12 * tick);
+}
+
+// ---------------------------------------------------------------------------
+// Learning from events
+
+void RandomStream::observe(const std::vector<Event>& events) {
+  for (const Event& e : events) {
+    switch (e.type) {
+      case EventType::kInstrumentAdded: {
+        const AddInstrument& s = e.instrument_added.spec;
+        instruments_.push_back({e.instrument_added.instrument, s, InstrumentStatus::kTrading,
+                                s.reference_price, s.reference_price});
+        break;
+      }
+      case EventType::kInstrumentStatus:
+        if (Instrument* inst = find_instrument(e.instrument_status.instrument)) {
+          inst->status = e.instrument_status.status;
+        }
+        break;
+      case EventType::kAccepted: {
+        const NewOrder& o = e.accepted.order;
+        max_seen_order_id_ = std::max(max_seen_order_id_, e.accepted.order_id);
+        const bool may_stay_open =
+            o.type == OrderType::kStop || o.type == OrderType::kStopLimit ||
+            (o.type == OrderType::kLimit &&
+             (o.time_in_force == TimeInForce::kDay || o.time_in_force == TimeInForce::kGtc));
+        if (!may_stay_open) break;
+        live_index_[e.accepted.order_id] = live_.size();
+        live_.push_back({e.accepted.order_id, o.account, o.instrument, o.client_order_id, o.side,
+                         o.type, o.price, o.stop_price, o.quantity, o.quantity, false});
+        break;
+      }
+      case EventType::kTrade: {
+        const TradeEvent& t = e.trade;
+        if (Instrument* inst = find_instrument(t.instrument)) inst->last = t.price;
+        if (LiveOrder* m = find(t.maker_order)) m->leaves = t.maker_leaves;
+        if (LiveOrder* tk = find(t.taker_order)) tk->leaves = t.taker_leaves;
+        if (t.maker_leaves == 0) forget(t.maker_order);
+        if (t.taker_leaves == 0) forget(t.taker_order);
+        break;
+      }
+      case EventType::kCancelled:
+        forget(e.cancelled.order_id);
+        break;
+      case EventType::kReduced:
+        if (LiveOrder* o = find(e.reduced.order_id)) {
+          o->quantity -= e.reduced.reduced_by;
+          o->leaves = e.reduced.leaves;
+        }
+        break;
+      case EventType::kReplaced:
+        if (LiveOrder* o = find(e.replaced.order_id)) {
+          o->price = e.replaced.price;
+          o->stop_price = e.replaced.stop_price;
+          o->quantity = e.replaced.quantity;
+          o->leaves = e.replaced.leaves;
+        }
+        break;
+      case EventType::kStopTriggered:
+        if (LiveOrder* o = find(e.stop_triggered.order_id)) o->triggered = true;
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void RandomStream::forget(OrderId id) {
+  auto it = live_index_.find(id);
+  if (it == live_index_.end()) return;
+  const std::size_t index = it->second;
+  live_index_.erase(it);
+  if (index + 1 != live_.size()) {
+    live_[index] = live_.back();
+    live_index_[live_[index].id] = index;
+  }
+  live_.pop_back();
+  dead_.push_back(id);
+  if (dead_.size() > 64) dead_.pop_front();
+}
+
+RandomStream::LiveOrder* RandomStream::find(OrderId id) {
+  auto it = live_index_.find(id);
+  return it == live_index_.end() ? nullptr : &live_[it->second];
+}
+
+RandomStream::Instrument* RandomStream::find_instrument(InstrumentId id) {
+  for (Instrument& inst : instruments_) {
+    if (inst.id == id) return &inst;
+  }
+  return nullptr;
+}
+
+}  // namespace stox::testing

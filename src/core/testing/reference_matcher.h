@@ -1,0 +1,157 @@
+// ReferenceMatcher: the test oracle for core::Engine.
+//
+// A deliberately naive, obviously-correct implementation of every rule in
+// docs/design.md ("Rules" and "Event order"). It is written independently of
+// src/core/engine.cc and favours clarity over speed everywhere:
+//  - each instrument keeps its resting orders in two plain std::vectors
+//    (bids, asks), re-sorted by priority (price, then an arrival counter)
+//    after every insertion; levels are recomputed by linear scans;
+//  - stops sit in an unordered vector and are sorted only when elected;
+//  - orders are found by id with a linear scan over every book;
+//  - FOK is decided literally: the order is run as IOC on a copy of the whole
+//    matcher, and only if that copy fills it completely is it run for real.
+//
+// Every event is zero-filled (padding included) before its fields are set.
+//
+// Thread-safety: none.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "core/command.h"
+#include "core/engine.h"
+#include "core/event.h"
+
+namespace stox::testing {
+
+class ReferenceMatcher {
+ public:
+  explicit ReferenceMatcher(const EngineConfig& config = {});
+
+  // Appends the events of `command` to `out` (never clears it).
+  void apply(const Command& command, std::vector<Event>& out);
+
+  // --- read-only views, shaped like Engine's so tests can compare ---
+  // Every level of one side, best first.
+  std::vector<LevelView> depth(InstrumentId id, Side side) const;
+  std::optional<InstrumentView> instrument(InstrumentId id) const;
+  std::optional<OrderView> order(OrderId id) const;
+  std::size_t instrument_count() const { return instruments_.size(); }
+  std::size_t open_orders() const;
+
+ private:
+  struct Order {
+    OrderId id = 0;
+    AccountId account = 0;
+    InstrumentId instrument = 0;
+    ClientOrderId client_order_id;
+    Side side = Side::kBuy;
+    OrderType type = OrderType::kLimit;
+    TimeInForce tif = TimeInForce::kDay;
+    StpMode stp = StpMode::kCancelTaker;
+    bool post_only = false;
+    bool triggered = false;     // stop orders: elected, now trading as MARKET/LIMIT
+    bool quote = false;         // quote-quantity market buy: leaves is unspent cash
+    Price price = 0;
+    Price stop_price = 0;
+    Quantity quantity = 0;      // total = filled + leaves (a DECREMENT lowers it)
+    Quantity leaves = 0;
+    Quantity display = 0;       // 0 unless iceberg
+    Quantity visible = 0;       // resting orders only
+    std::uint64_t arrival = 0;  // time priority in the book: smaller is older
+    SeqNo stop_priority = 0;    // time priority among stops: seq of the placing command
+  };
+
+  struct Instrument {
+    InstrumentId id = 0;
+    AddInstrument spec{};
+    InstrumentStatus status = InstrumentStatus::kTrading;
+    Price last = 0;  // 0 = no trade since the last EndOfDay
+    // Trade prices printed since the last stop election check.
+    bool printed = false;
+    Price high = 0;
+    Price low = 0;
+    std::vector<Order> bids;  // best price first, then oldest first
+    std::vector<Order> asks;  // best price first, then oldest first
+    std::vector<Order> stops; // untriggered stops, in no particular order
+  };
+
+  // Why the matching loop of one taker stopped.
+  enum class MatchEnd { kFilled, kExhausted, kQuoteTooSmall, kSelfTrade };
+  struct MatchResult {
+    MatchEnd end = MatchEnd::kFilled;
+    bool traded = false;
+    Quantity executed = 0;  // quantity traded (not cash)
+  };
+
+  // Where an open order lives: the instrument and the vector holding it.
+  struct Location {
+    Instrument* instrument;
+    std::vector<Order>* list;
+    std::size_t index;
+    bool resting() const { return list != &instrument->stops; }
+    Order& order() const { return (*list)[index]; }
+  };
+
+  // Commands.
+  void add_instrument(const AddInstrument& c);
+  void set_status(const SetInstrumentStatus& c);
+  void new_order(const NewOrder& c);
+  void cancel(const Cancel& c);
+  void replace(const Replace& c);
+  void replace_losing_priority(Location loc, Price price, Price stop_price, Quantity quantity);
+  void mass_cancel(const MassCancel& c);
+  void end_of_day();
+
+  // Validation: kNone when valid.
+  RejectReason check_new_order(const NewOrder& c) const;
+  RejectReason check_replace(const Replace& c);
+
+  // Matching.
+  void execute(Instrument& inst, Order taker);
+  MatchResult match(Instrument& inst, Order& taker);
+  bool self_trade(Instrument& inst, Order& taker);
+  void trade(Instrument& inst, Order& taker, Quantity qty, MatchResult& result);
+  void finish(Instrument& inst, Order& taker, const MatchResult& result);
+  bool fok_fillable(const Instrument& inst, const Order& taker) const;
+  void rest(Instrument& inst, Order order);
+  void check_stops(Instrument& inst);
+
+  // Helpers.
+  Instrument* find_instrument(InstrumentId id);
+  const Instrument* find_instrument(InstrumentId id) const;
+  std::optional<Location> find_open(OrderId id);
+  std::vector<const Order*> open_orders_by_id() const;
+  void close_open_order(OrderId id, CancelReason reason);
+  bool crosses(const Instrument& inst, Side side, Price price) const;
+  bool stop_elected(const Instrument& inst, Side side, Price stop_price) const;
+  bool client_order_id_in_use(AccountId account, const ClientOrderId& id) const;
+  static std::vector<Order>& book_side(Instrument& inst, Side side);
+  static const std::vector<Order>& book_side(const Instrument& inst, Side side);
+  static void sort_side(std::vector<Order>& orders, Side side);
+  static LevelView level(const Instrument& inst, Side side, Price price);
+
+  // Events.
+  Event& new_event(EventType type);  // appended to out_, zero-filled, header set
+  void emit_rejected(CommandType command, RejectReason reason, AccountId account,
+                     OrderId order_id, const ClientOrderId& client_order_id);
+  void emit_cancelled(const Order& o, CancelReason reason, Quantity leaves);
+  void emit_reduced(const Order& o, Quantity by);
+  void emit_replaced(const Order& o, bool kept_priority);
+  void emit_book_level(const Instrument& inst, Side side, Price price);
+
+  EngineConfig config_;
+  std::vector<Instrument> instruments_;  // instrument id i is at index i - 1
+  OrderId next_order_id_ = 1;
+  TradeId next_trade_id_ = 1;
+  std::uint64_t next_arrival_ = 1;
+
+  // The command being applied and where its events go.
+  SeqNo seq_ = 0;
+  Timestamp timestamp_ = 0;
+  std::vector<Event>* out_ = nullptr;
+};
+
+}  // namespace stox::testing
