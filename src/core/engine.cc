@@ -115,15 +115,14 @@ bool valid_instrument(const AddInstrument& a, const EngineConfig& config) {
 
 Engine::Impl::Impl(const EngineConfig& c)
     : config(c), orders(c.expected_orders), levels(c.expected_orders / 4 + 64),
-      ids(c.expected_orders), client_ids(c.expected_orders / 4 + 64) {
+      ids(c.expected_orders), client_ids(1024) {
   fee_balances.resize(1);
   external_balances.resize(1);
 }
 
 // ------------------------------------------------------------------ events
 Event& Engine::Impl::emit(EventType type) {
-  Event& e = out->emplace_back();
-  std::memset(static_cast<void*>(&e), 0, sizeof e);  // byte-identical streams: no stray padding
+  Event& e = out->emplace_back();  // all bytes zero (event.h)
   e.seq = cmd->seq;
   e.timestamp = cmd->timestamp;
   e.type = type;
@@ -196,8 +195,10 @@ const Instrument* Engine::Impl::instrument(InstrumentId id) const {
   return (id >= 1 && id <= instruments.size()) ? &instruments[id - 1] : nullptr;
 }
 
+// Order ids are assigned sequentially, so the id itself spreads them over the
+// table better than any hash: live orders of a window of ids never collide.
 std::uint32_t Engine::Impl::find_order(OrderId id) const {
-  return ids.find(mix_hash(id), [&](std::uint32_t s) { return orders[s].id == id; });
+  return ids.find(id, [&](std::uint32_t s) { return orders[s].id == id; });
 }
 
 std::uint32_t Engine::Impl::find_client_id(AccountId account, const ClientOrderId& cid) const {
@@ -222,7 +223,7 @@ bool Engine::Impl::account_exists(AccountId a) const {
 void Engine::Impl::register_order(std::uint32_t slot) {
   Order& o = orders[slot];
   o.registered = true;
-  ids.insert(mix_hash(o.id), slot, [&](std::uint32_t s) { return mix_hash(orders[s].id); });
+  ids.insert(o.id, slot, [&](std::uint32_t s) { return orders[s].id; });
   if (!o.client_order_id.empty()) {
     client_ids.insert(hash_client_id(o.account, o.client_order_id), slot, [&](std::uint32_t s) {
       return hash_client_id(orders[s].account, orders[s].client_order_id);
@@ -240,7 +241,7 @@ void Engine::Impl::register_order(std::uint32_t slot) {
 
 void Engine::Impl::unregister_order(std::uint32_t slot) {
   Order& o = orders[slot];
-  ids.erase(mix_hash(o.id), slot, [&](std::uint32_t s) { return mix_hash(orders[s].id); });
+  ids.erase(o.id, slot, [&](std::uint32_t s) { return orders[s].id; });
   if (!o.client_order_id.empty()) {
     client_ids.erase(hash_client_id(o.account, o.client_order_id), slot, [&](std::uint32_t s) {
       return hash_client_id(orders[s].account, orders[s].client_order_id);
@@ -267,12 +268,11 @@ void Engine::Impl::close_order(std::uint32_t slot) {
 // --------------------------------------------------------------- levels
 std::uint32_t Engine::Impl::append_to_level(Ladder& ladder, Price price, std::uint32_t slot,
                                             Quantity visible, Quantity total) {
-  std::uint32_t lv = ladder.find(price);
-  if (lv == kNoSlot) {
-    lv = levels.alloc();
-    levels[lv] = Level{price, 0, 0, 0, kNoSlot, kNoSlot};
-    ladder.insert(price, lv);
-  }
+  const std::uint32_t lv = ladder.find_or_insert(price, [&] {
+    const std::uint32_t fresh = levels.alloc();
+    levels[fresh] = Level{price, 0, 0, 0, kNoSlot, kNoSlot};
+    return fresh;
+  });
   Level& l = levels[lv];
   Order& o = orders[slot];
   o.level = lv;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "common/reason.h"
@@ -198,7 +199,8 @@ struct Event {
     KillSwitchEvent kill_switch;
   };
 
-  Event() : seq(0), timestamp(0), type(EventType::kDayEnded), accepted{} {}
+  // Every byte zero, padding included, so event streams are byte-comparable.
+  Event() { std::memset(static_cast<void*>(this), 0, sizeof *this); }
 };
 
 static_assert(std::is_trivially_copyable_v<Event>);

@@ -71,7 +71,9 @@ struct Level {
 template <class T>
 class Pool {
  public:
-  explicit Pool(std::size_t expected) { items_.reserve(expected); }
+  // The first `expected` records are constructed (so their pages are touched)
+  // up front: a growing book then takes no page faults on the matching path.
+  explicit Pool(std::size_t expected) : items_(expected) {}
 
   std::uint32_t alloc() {
     if (!free_.empty()) {
@@ -79,22 +81,24 @@ class Pool {
       free_.pop_back();
       return s;
     }
-    items_.emplace_back();
-    return static_cast<std::uint32_t>(items_.size() - 1);
+    if (used_ == items_.size()) items_.emplace_back();
+    return static_cast<std::uint32_t>(used_++);
   }
   void release(std::uint32_t slot) { free_.push_back(slot); }
 
   T& operator[](std::uint32_t slot) { return items_[slot]; }
   const T& operator[](std::uint32_t slot) const { return items_[slot]; }
-  std::size_t capacity_used() const { return items_.size(); }
 
  private:
   std::vector<T> items_;
+  std::size_t used_ = 0;
   std::vector<std::uint32_t> free_;
 };
 
 // One side's price levels, sorted from worst to best by `key`: the price for
 // a side where higher is better, minus the price where lower is better.
+// (Tombstoning emptied deep levels instead of erasing them was measured and
+// gave nothing on the exchange-core mix, so erase is a plain vector erase.)
 class Ladder {
  public:
   struct Entry {
@@ -106,32 +110,31 @@ class Ladder {
 
   bool empty() const { return entries_.empty(); }
   std::size_t size() const { return entries_.size(); }
+  // REQUIRES: !empty().
   std::uint32_t best() const { return entries_.back().level; }
   void pop_best() { entries_.pop_back(); }
 
   // The level at `price`, or kNoSlot.
   std::uint32_t find(Price price) const {
     const Price k = key(price);
-    auto it = lower(k);
-    return (it != entries_.end() && it->key == k) ? it->level : kNoSlot;
+    const std::size_t i = lower_from_best(k);
+    return (i < entries_.size() && entries_[i].key == k) ? entries_[i].level : kNoSlot;
   }
-  // REQUIRES: no level at `price` yet.
-  void insert(Price price, std::uint32_t level) {
+  // The level at `price`; if there is none, make_level() makes one and it is
+  // inserted in place (one search either way).
+  template <class MakeLevel>
+  std::uint32_t find_or_insert(Price price, MakeLevel make_level) {
     const Price k = key(price);
-    // Fast path: a new best level (common when the book moves).
-    if (entries_.empty() || entries_.back().key < k) {
-      entries_.push_back({k, level});
-      return;
-    }
-    entries_.insert(lower(k), Entry{k, level});
+    const std::size_t i = lower_from_best(k);
+    if (i < entries_.size() && entries_[i].key == k) return entries_[i].level;
+    const std::uint32_t level = make_level();
+    entries_.insert(entries_.begin() + static_cast<std::ptrdiff_t>(i), Entry{k, level});
+    return level;
   }
+  // REQUIRES: a level at `price`.
   void erase(Price price) {
-    const Price k = key(price);
-    if (entries_.back().key == k) {
-      entries_.pop_back();
-      return;
-    }
-    entries_.erase(lower(k));
+    const std::size_t i = lower_from_best(key(price));
+    entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(i));
   }
 
   // Visits levels from best to worst while f(level) returns true.
@@ -143,13 +146,32 @@ class Ladder {
 
  private:
   Price key(Price price) const { return higher_is_better_ ? price : -price; }
-  std::vector<Entry>::const_iterator lower(Price k) const {
-    return std::lower_bound(entries_.begin(), entries_.end(), k,
-                            [](const Entry& e, Price v) { return e.key < v; });
-  }
-  std::vector<Entry>::iterator lower(Price k) {
-    return std::lower_bound(entries_.begin(), entries_.end(), k,
-                            [](const Entry& e, Price v) { return e.key < v; });
+
+  // Index of the first entry whose key is >= k. Most activity is within a few
+  // levels of the best price, which is the back of the vector, so the search
+  // gallops from the back (1, 2, 4, ... entries) and finishes with a
+  // branch-free binary search inside the last step: O(log distance from best).
+  std::size_t lower_from_best(Price k) const {
+    const Entry* data = entries_.data();
+    std::size_t hi = entries_.size();  // entries [hi, size) have key >= k
+    std::size_t lo = 0;                // entries [0, lo) have key < k
+    for (std::size_t step = 1; step <= hi; step <<= 1) {
+      const std::size_t probe = hi - step;
+      if (data[probe].key < k) {
+        lo = probe + 1;
+        break;
+      }
+      hi = probe;
+    }
+    const Entry* first = data + lo;
+    std::size_t len = hi - lo;
+    while (len > 0) {
+      const std::size_t half = len >> 1;
+      const bool less = first[half].key < k;
+      first = less ? first + half + 1 : first;
+      len = less ? len - half - 1 : half;
+    }
+    return static_cast<std::size_t>(first - data);
   }
 
   std::vector<Entry> entries_;

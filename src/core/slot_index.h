@@ -5,7 +5,7 @@
 // that reads the pool. Linear probing keeps a probe within a cache line or
 // two; deletion shifts later entries back instead of leaving tombstones, so
 // the table never degrades under the insert/erase churn of an order book.
-// The table grows (doubling, which allocates) only when the load passes 1/2.
+// The table grows (doubling, which allocates) only when the load passes 3/4.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +28,7 @@ class SlotIndex {
  public:
   explicit SlotIndex(std::size_t expected) {
     std::size_t cap = 16;
-    while (cap < expected * 2) cap <<= 1;
+    while (cap * 3 < expected * 4) cap <<= 1;
     table_.assign(cap, kNoSlot);
     mask_ = cap - 1;
   }
@@ -49,7 +49,7 @@ class SlotIndex {
   // of a stored slot (needed when the table grows).
   template <class HashOf>
   void insert(std::uint64_t hash, std::uint32_t slot, HashOf hash_of) {
-    if ((size_ + 1) * 2 > table_.size()) grow(hash_of);
+    if ((size_ + 1) * 4 > table_.size() * 3) grow(hash_of);
     std::size_t i = hash & mask_;
     while (table_[i] != kNoSlot) i = (i + 1) & mask_;
     table_[i] = slot;
