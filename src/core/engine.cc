@@ -114,7 +114,7 @@ bool valid_instrument(const AddInstrument& a, const EngineConfig& config) {
 }  // namespace
 
 Engine::Impl::Impl(const EngineConfig& c)
-    : config(c), orders(c.expected_orders), levels(c.expected_orders / 4 + 64),
+    : config(c), orders(c.expected_orders), levels(c.expected_orders / 16 + 64),
       ids(c.expected_orders), client_ids(1024) {
   fee_balances.resize(1);
   external_balances.resize(1);
