@@ -265,6 +265,8 @@ class StreamBuilder {
   Command next(const Cancel& o) { return Command::make(seq_, ts(), o); }
   Command next(const Replace& o) { return Command::make(seq_, ts(), o); }
   Command next(const AddInstrument& o) { return Command::make(seq_, ts(), o); }
+  Command next(const CreateAccount& o) { return Command::make(seq_, ts(), o); }
+  Command deposit(const Transfer& t) { return Command::deposit(seq_, ts(), t); }
 
  private:
   Timestamp ts() {
@@ -344,24 +346,46 @@ struct EventStats {
 // 100 accounts. Timed commands: 9 % new GTC limit, 3 % IOC limit, 6 % cancel,
 // 82 % move (a Replace of a random open order's price toward the last trade
 // price). Sizes are 1 + r^3 with r uniform in 0..5.
+//
+// With `ledger` on, the same mix runs in accounts mode: 1,000 accounts are
+// created and funded (cash and shares) untimed, the instrument charges a
+// taker fee and pays a maker rebate, and every order goes through pre-trade
+// risk and every trade through settlement. The per-second and open-order
+// limits are raised and the breaker widened so that the stream is accepted
+// exactly as in matching-only mode (every check still runs).
+EngineConfig ledger_config() {
+  EngineConfig c;
+  c.accounts = true;
+  c.default_max_orders_per_second = 1'000'000'000;
+  c.default_max_open_orders = 1'000'000;
+  c.default_breaker_bps = 10000;
+  return c;
+}
+
 class ExchangeCoreGenerator {
  public:
   static constexpr Price kReference = 100'000;
   static constexpr std::size_t kTargetOrders = 1000;
-  static constexpr AccountId kAccounts = 100;
   static constexpr Price kSpread = 1300;  // passive distance of a new GTC order: 1..kSpread ticks
   static constexpr double kCrossAtTarget = 0.03;  // share of moves that cross, at kTargetOrders
 
-  ExchangeCoreGenerator(std::uint64_t seed, const EngineConfig& config)
-      : rng_(seed), engine_(config) {
+  ExchangeCoreGenerator(std::uint64_t seed, AccountId accounts, bool ledger)
+      : rng_(seed), engine_(ledger ? ledger_config() : EngineConfig{}), accounts_(accounts),
+        ledger_(ledger) {
     out_.reserve(1024);
   }
 
   Workload generate(std::size_t commands) {
     Workload w;
-    w.name = "exchange-core";
-    w.config = EngineConfig{};
-    emit(w.setup, builder_.next(bench_instrument(kReference)), nullptr);
+    w.name = ledger_ ? "ex-core+ledger" : "exchange-core";
+    w.config = ledger_ ? ledger_config() : EngineConfig{};
+    AddInstrument instrument = bench_instrument(kReference);
+    if (ledger_) {
+      instrument.taker_fee_bps = 5;
+      instrument.maker_fee_bps = -2;
+    }
+    emit(w.setup, builder_.next(instrument), nullptr);
+    if (ledger_) fund_accounts(w.setup);
     while (open_.size() < kTargetOrders)
       emit(w.setup, builder_.next(new_gtc(/*may_cross=*/false)), nullptr);
 
@@ -480,7 +504,7 @@ class ExchangeCoreGenerator {
     return 1 + r * r * r;
   }
   Side side() { return rng_.below(2) == 0 ? Side::kBuy : Side::kSell; }
-  AccountId account() { return static_cast<AccountId>(1 + rng_.below(kAccounts)); }
+  AccountId account() { return static_cast<AccountId>(1 + rng_.below(accounts_)); }
   // The price `distance` ticks on the passive side of the last trade price
   // (negative: through it).
   Price at_distance(Side s, Price distance) const {
@@ -531,8 +555,21 @@ class ExchangeCoreGenerator {
     return static_cast<std::uint64_t>(std::min(1.0, kCrossAtTarget * x * x * x) * 1e6);
   }
 
+  void fund_accounts(std::vector<Command>& setup) {
+    for (AccountId a = 1; a <= accounts_; ++a) {
+      CreateAccount c{};
+      c.label = FixedString<16>::from("bench");
+      c.type = AccountType::kCash;
+      emit(setup, builder_.next(c), nullptr);
+      emit(setup, builder_.deposit(Transfer{a, kCashAsset, 1'000'000'000'000'000}), nullptr);
+      emit(setup, builder_.deposit(Transfer{a, 1, 100'000'000}), nullptr);
+    }
+  }
+
   Rng rng_;
   Engine engine_;
+  AccountId accounts_;
+  bool ledger_;
   StreamBuilder builder_;
   std::vector<Event> out_;
   std::vector<Open> open_;
@@ -757,7 +794,7 @@ struct Options {
 
 [[noreturn]] void usage(int code) {
   std::printf(
-      "usage: engine_benchmark [--workload exchange-core|liquibook|memory|all] [--runs N]\n"
+      "usage: engine_benchmark [--workload exchange-core|ledger|liquibook|memory|all] [--runs N]\n"
       "                        [--commands N] [--orders N] [--seed N]\n"
       "  --workload  which benchmark (default all)\n"
       "  --runs      timed runs per workload; figures are medians (default 5)\n"
@@ -795,7 +832,7 @@ Options parse(int argc, char** argv) {
     else usage(2);
   }
   if (o.workload != "all" && o.workload != "exchange-core" && o.workload != "liquibook" &&
-      o.workload != "memory")
+      o.workload != "memory" && o.workload != "ledger")
     usage(2);
   return o;
 }
@@ -829,11 +866,28 @@ int run(const Options& opt) {
     std::printf("exchange-core: generating %zu commands...\n", opt.commands);
     std::fflush(stdout);
     const auto start = SteadyClock::now();
-    ExchangeCoreGenerator gen(opt.seed, EngineConfig{});
+    ExchangeCoreGenerator gen(opt.seed, 100, /*ledger=*/false);
     Workload w = gen.generate(opt.commands);
     std::printf("  generated in %.1f s; %s\n", seconds_since(start), w.notes.c_str());
     gen.stats().print("  ");
     results.push_back(measure(w, opt.runs, cal));
+  }
+  if (all || opt.workload == "ledger") {
+    std::printf("exchange-core with accounts, risk and ledger (1,000 funded accounts): generating...\n");
+    std::fflush(stdout);
+    ExchangeCoreGenerator gen(opt.seed, 1000, /*ledger=*/true);
+    Workload with_ledger = gen.generate(opt.commands);
+    std::printf("  %s\n", with_ledger.notes.c_str());
+    gen.stats().print("  ");
+    // The identical command stream in matching-only mode, for the ratio.
+    Workload matching_only = with_ledger;
+    matching_only.name = "same, matching";
+    matching_only.config.accounts = false;
+    profile(matching_only);
+    for (int round = 0; round < 2; ++round) {  // interleaved, so both see the same noise
+      results.push_back(measure(matching_only, (opt.runs + 1) / 2, cal));
+      results.push_back(measure(with_ledger, (opt.runs + 1) / 2, cal));
+    }
   }
   if (all || opt.workload == "liquibook") {
     std::printf("liquibook: generating %zu commands...\n", opt.commands);
