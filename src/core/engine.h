@@ -98,6 +98,15 @@ class Engine {
 
   void apply(const Command& command, std::vector<Event>& out);
 
+  // The whole state as bytes (docs/snapshot-format.md). REQUIRES: called
+  // between commands.
+  std::string snapshot() const;
+  // An engine restored from snapshot(): same state_hash(), same events for
+  // every later command. nullptr (and *error set) if the bytes are damaged, of
+  // another version, or were taken under a different config.
+  static std::unique_ptr<Engine> restore(const EngineConfig& config, std::string_view bytes,
+                                         std::string* error);
+
   // A 64-bit hash of the whole state (instruments, books in priority order,
   // stops, accounts' open orders, id counters). Equal states hash equal.
   std::uint64_t state_hash() const;

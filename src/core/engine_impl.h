@@ -189,6 +189,10 @@ struct Engine::Impl {
   std::uint64_t state_hash() const;
   std::string check_invariants() const;
 
+  // ---- snapshot.cc
+  std::string encode_snapshot() const;
+  std::string decode_snapshot(std::string_view bytes);  // empty = restored
+
   // ---- matching.cc
   Price band_edge(const Instrument& ins, Side side, Price ref) const;
   void start_market(const Instrument& ins, Order& o) const;
