@@ -375,6 +375,7 @@ void Engine::Impl::on_add_instrument(const AddInstrument& a) {
   symbols.emplace(symbol, ins.id);
   fee_balances.resize(instruments.size() + 1);
   external_balances.resize(instruments.size() + 1);
+  grow_accounts();
   InstrumentAddedEvent& e = emit(EventType::kInstrumentAdded).instrument_added;
   e.instrument = ins.id;
   e.spec = ins.spec;

@@ -217,6 +217,7 @@ struct Engine::Impl {
   Account* account(AccountId id);
   const Account* account(AccountId id) const;
   Balance& balance(Account& a, AssetId asset);
+  void grow_accounts();  // gives every account a balance/position for a new asset
   void on_create_account(const CreateAccount& c);
   void on_transfer(const Transfer& t, bool deposit);
   Amount to_cash(const Instrument& ins, Amount price_scale_amount) const;

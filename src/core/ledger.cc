@@ -23,11 +23,16 @@ const Account* Engine::Impl::account(AccountId id) const {
   return (id >= 1 && id <= accounts.size()) ? &accounts[id - 1] : nullptr;
 }
 
-// Balances grow to the current asset count on first touch (an allocation
-// only when an instrument was added since).
-Balance& Engine::Impl::balance(Account& a, AssetId asset) {
-  if (asset >= a.balances.size()) a.balances.resize(instruments.size() + 1);
-  return a.balances[asset];
+// Every account has a balance and a position for every asset from the
+// moment the asset exists (on_create_account, grow_accounts), so taking a
+// reference to one never invalidates another.
+Balance& Engine::Impl::balance(Account& a, AssetId asset) { return a.balances[asset]; }
+
+void Engine::Impl::grow_accounts() {
+  for (Account& a : accounts) {
+    a.balances.resize(instruments.size() + 1);
+    a.positions.resize(instruments.size() + 1);
+  }
 }
 
 Amount Engine::Impl::available(AccountId id, AssetId asset) {
@@ -43,6 +48,7 @@ void Engine::Impl::on_create_account(const CreateAccount& c) {
   Account& a = accounts.emplace_back();
   a.spec = c;
   a.balances.resize(instruments.size() + 1);
+  a.positions.resize(instruments.size() + 1);
   AccountCreatedEvent& e = emit(EventType::kAccountCreated).account_created;
   e.account = static_cast<AccountId>(accounts.size());
   e.spec = c;
@@ -64,7 +70,6 @@ void Engine::Impl::on_transfer(const Transfer& t, bool deposit) {
 
   if (t.asset != kCashAsset) {
     const Instrument& ins = instruments[t.asset - 1];
-    if (a->positions.size() <= t.asset) a->positions.resize(instruments.size() + 1);
     Position& p = a->positions[t.asset];
     if (deposit) {
       // Deposited shares enter at the reference price.
@@ -172,8 +177,6 @@ void Engine::Impl::settle(const Instrument& ins, Order& taker, Order& maker, Pri
   seller_cash.total += value - seller_fee;
   fee_balances[kCashAsset].total += buyer_fee + seller_fee;
 
-  for (Account* a : {&buyer, &seller})
-    if (a->positions.size() <= ins.id) a->positions.resize(instruments.size() + 1);
   buyer.positions[ins.id].cost += value;
   Position& sp = seller.positions[ins.id];
   const auto removed = static_cast<Amount>(Int128{sp.cost} * qty / seller_shares_before);

@@ -101,8 +101,8 @@ MatchResult Engine::Impl::match(Instrument& ins, std::uint32_t taker_slot) {
     }
     const Quantity qty = std::min(can_buy, orders[maker_slot].visible);
     if (config.accounts && breaker_trips(ins, level.price)) {
-      trip_breaker(ins);
       emit_cancelled(taker, CancelReason::kCircuitBreaker, taker.leaves);
+      trip_breaker(ins);
       r.closed = true;
       return r;
     }

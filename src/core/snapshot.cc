@@ -322,8 +322,8 @@ std::string Engine::Impl::decode_snapshot(std::string_view bytes) {
       p.cost = r.get<Amount>();
       p.realized = r.get<Amount>();
     }
-    if (a.balances.size() > instruments.size() + 1 || a.positions.size() > instruments.size() + 1)
-      return "account with more assets than instruments";
+    if (a.balances.size() != instruments.size() + 1 || a.positions.size() != instruments.size() + 1)
+      return "account without exactly one balance and position per asset";
   }
   for (auto* system : {&fee_balances, &external_balances}) {
     if (r.count(8) != system->size()) return "system balances do not match the instruments";
