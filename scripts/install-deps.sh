@@ -7,12 +7,14 @@
 #   libgtest-dev libgmock-dev        the tests
 #   clang libclang-rt-14-dev         `make test-asan` (clang 14 + ASan/UBSan runtimes)
 #   clang-tidy                       `make tidy` (brings run-clang-tidy and python3)
+#   libssl-dev                       the journal's SHA-256 hash chain (OpenSSL libcrypto)
 set -euo pipefail
 
 packages=(
   g++ cmake ninja-build make
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev clang-tidy
+  libssl-dev
 )
 
 missing=()

@@ -14,6 +14,7 @@ namespace stox {
 
 // Products of two 64-bit values are checked and rounded in 128 bits.
 __extension__ using Int128 = __int128;
+__extension__ using UInt128 = unsigned __int128;
 
 using Price = std::int64_t;     // at the instrument's price scale
 using Quantity = std::int64_t;  // at the instrument's quantity scale

@@ -70,11 +70,7 @@ class Exchange {
       apply(s);
       EXPECT_EQ(events_.size(), 1u);
       EXPECT_EQ(events_[0].type, EventType::kInstrumentAdded);
-      Info info;
-      info.spec = events_[0].instrument_added.spec;
-      info.reference = s.reference_price;
-      info.breaker_bps = breaker_bps == 0 ? 1000 : breaker_bps;
-      instruments_.push_back(info);
+      learn(events_[0].instrument_added).breaker_bps = breaker_bps == 0 ? 1000 : breaker_bps;
       if (breaker_bps != 0 || halt_ns != 0) {
         apply(SetInstrumentLimits{InstrumentId(instruments_.size()), 0, breaker_bps, 0, 0,
                                   halt_ns});
@@ -208,6 +204,14 @@ class Exchange {
     std::int32_t breaker_bps;
   };
 
+  // The model's view of an instrument, registered from its InstrumentAdded
+  // event (by whichever path added it) with the default breaker band.
+  Info& learn(const InstrumentAddedEvent& added) {
+    while (instruments_.size() < added.instrument)
+      instruments_.push_back(Info{added.spec, added.spec.reference_price, 0, 1000});
+    return instruments_[added.instrument - 1];
+  }
+
   void fail(const std::string& what) {
     if (!failure_.empty()) return;
     std::ostringstream s;
@@ -236,6 +240,9 @@ class Exchange {
       switch (e.type) {
         case EventType::kAccepted:
           open_.insert(e.accepted.order_id);
+          break;
+        case EventType::kInstrumentAdded:
+          learn(e.instrument_added);
           break;
         case EventType::kAccountCreated:
           created_ = std::max(created_, int(e.account_created.account));

@@ -343,6 +343,8 @@ void Engine::Impl::apply(const Command& c, std::vector<Event>& events) {
   cmd = &c;
   out = &events;
   if (breaker_halts != 0) resume_breaker_halts();
+  if (!config.accounts && c.type >= CommandType::kCreateAccount)  // no ledger in this mode
+    return emit_reject(RejectReason::kInvalidCommand, 0, 0, ClientOrderId{});
   switch (c.type) {
     case CommandType::kNewOrder: return on_new_order(c.new_order);
     case CommandType::kCancel: return on_cancel(c.cancel);
@@ -690,10 +692,11 @@ std::uint64_t Engine::Impl::state_hash() const {
       x.add_signed(b.total);
       x.add_signed(b.held);
     }
-    for (const Position& p : a.positions) {
-      x.add_signed(p.cost);
-      x.add_signed(p.realized);
-    }
+    for (const Position& p : a.positions)
+      for (Int128 v : {p.cost, p.realized}) {
+        x.add(static_cast<std::uint64_t>(v));
+        x.add(static_cast<std::uint64_t>(v >> 64));
+      }
   }
   for (const auto* system : {&fee_balances, &external_balances})
     for (const Balance& b : *system) x.add_signed(b.total);

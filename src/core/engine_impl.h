@@ -75,9 +75,13 @@ struct Balance {
   Amount held = 0;
 };
 
+// Cost basis and realized P&L are not bounded by conservation the way
+// balances are (deposited shares enter at the reference price, and the same
+// cash can buy many times over), so they are kept in 128 bits and clamped to
+// 64 only when reported.
 struct Position {
-  Amount cost = 0;
-  Amount realized = 0;
+  Int128 cost = 0;
+  Int128 realized = 0;
 };
 
 // A ledger account (accounts mode).
@@ -222,6 +226,7 @@ struct Engine::Impl {
   void on_transfer(const Transfer& t, bool deposit);
   Amount to_cash(const Instrument& ins, Amount price_scale_amount) const;
   Amount cash_notional(const Instrument& ins, Price price, Quantity qty) const;
+  Int128 exact_cash_notional(const Instrument& ins, Price price, Quantity qty) const;
   std::int32_t max_fee_bps(const Instrument& ins) const;
   Amount buy_need(const Instrument& ins, Price price, Quantity qty) const;
   Price hold_price(const Instrument& ins, const Order& o) const;

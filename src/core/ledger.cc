@@ -72,12 +72,9 @@ void Engine::Impl::on_transfer(const Transfer& t, bool deposit) {
     const Instrument& ins = instruments[t.asset - 1];
     Position& p = a->positions[t.asset];
     if (deposit) {
-      // Deposited shares enter at the reference price.
-      const Int128 cost = Int128{cash_notional(ins, ins.spec.reference_price, t.amount)} + p.cost;
-      if (!fits(cost)) return reject(RejectReason::kBalanceOverflow);
-      p.cost = static_cast<Amount>(cost);
+      p.cost += exact_cash_notional(ins, ins.spec.reference_price, t.amount);  // at the reference
     } else {
-      p.cost -= static_cast<Amount>(Int128{p.cost} * t.amount / b.total);
+      p.cost -= p.cost * t.amount / b.total;  // at the average cost
     }
   }
   b.total += signed_amount;
@@ -99,6 +96,12 @@ Amount Engine::Impl::to_cash(const Instrument& ins, Amount amount) const {
 
 Amount Engine::Impl::cash_notional(const Instrument& ins, Price price, Quantity qty) const {
   return to_cash(ins, notional(ins, price, qty));
+}
+
+// Without the 64-bit limits of notional()/to_cash(): at most 10^18 × 10^9.
+Int128 Engine::Impl::exact_cash_notional(const Instrument& ins, Price price, Quantity qty) const {
+  return Int128{price} * qty / kPow10[ins.spec.quantity_scale] *
+         kPow10[config.cash_scale - ins.spec.price_scale];
 }
 
 std::int32_t Engine::Impl::max_fee_bps(const Instrument& ins) const {
@@ -179,7 +182,7 @@ void Engine::Impl::settle(const Instrument& ins, Order& taker, Order& maker, Pri
 
   buyer.positions[ins.id].cost += value;
   Position& sp = seller.positions[ins.id];
-  const auto removed = static_cast<Amount>(Int128{sp.cost} * qty / seller_shares_before);
+  const Int128 removed = sp.cost * qty / seller_shares_before;
   sp.cost -= removed;
   sp.realized += value - removed;
 
@@ -199,8 +202,9 @@ std::string Engine::Impl::check_ledger() const {
   if (!config.accounts) return {};
   std::ostringstream err;
   const std::size_t assets = instruments.size() + 1;
-  // Requirements of open orders, per account and asset.
-  std::vector<std::vector<Amount>> required(accounts.size(), std::vector<Amount>(assets, 0));
+  // Requirements of open orders, per account and asset; 128 bits, because the
+  // checker must stay exact on any state, damaged ones included.
+  std::vector<std::vector<Int128>> required(accounts.size(), std::vector<Int128>(assets, 0));
   for (AccountId id = 1; id < account_orders.size(); ++id)
     for (std::uint32_t s = account_orders[id].head; s != kNoSlot; s = orders[s].account_next) {
       const Order& o = orders[s];
@@ -216,7 +220,7 @@ std::string Engine::Impl::check_ledger() const {
             << b.held << "; ";
       if (b.held != required[i][asset])
         err << "account " << i + 1 << " asset " << asset << " holds " << b.held
-            << " but its open orders require " << required[i][asset] << "; ";
+            << " but its open orders require another amount; ";
     }
     if (sum != 0) err << "asset " << asset << " does not balance: sum " << static_cast<std::int64_t>(sum) << "; ";
   }
@@ -244,15 +248,18 @@ std::optional<PositionView> Engine::position(AccountId account, InstrumentId ins
   const Account* a = impl_->account(account);
   const Instrument* ins = impl_->instrument(instrument);
   if (!impl_->config.accounts || a == nullptr || ins == nullptr) return std::nullopt;
-  const Position p = instrument < a->positions.size() ? a->positions[instrument] : Position{};
-  const Quantity qty = instrument < a->balances.size() ? a->balances[instrument].total : 0;
-  PositionView v{qty, p.cost, p.realized, 0, 0};
-  v.unrealized_pnl = impl_->cash_notional(*ins, ins->last_or_reference(), qty) - p.cost;
+  const Position p = a->positions[instrument];
+  const Quantity qty = a->balances[instrument].total;
+  auto clamp = [](Int128 v) {
+    return static_cast<Amount>(v > kMaxValue ? kMaxValue : v < -kMaxValue ? -kMaxValue : v);
+  };
+  PositionView v{qty, clamp(p.cost), clamp(p.realized), 0, 0};
+  v.unrealized_pnl =
+      clamp(impl_->exact_cash_notional(*ins, ins->last_or_reference(), qty) - p.cost);
   if (qty > 0) {
     // cost (cash scale) per share (quantity scale), at price scale.
-    const Int128 scaled = Int128{p.cost} * kPow10[ins->spec.quantity_scale] /
-                          kPow10[impl_->config.cash_scale - ins->spec.price_scale] / qty;
-    v.average_cost = static_cast<Price>(scaled);
+    v.average_cost = clamp(p.cost * kPow10[ins->spec.quantity_scale] /
+                           kPow10[impl_->config.cash_scale - ins->spec.price_scale] / qty);
   }
   return v;
 }

@@ -225,10 +225,11 @@ std::string Engine::Impl::encode_snapshot() const {
       w.put(b.held);
     }
     w.put(static_cast<std::uint32_t>(a.positions.size()));
-    for (const Position& p : a.positions) {
-      w.put(p.cost);
-      w.put(p.realized);
-    }
+    for (const Position& p : a.positions)
+      for (Int128 v : {p.cost, p.realized}) {
+        w.put(static_cast<std::uint64_t>(v));
+        w.put(static_cast<std::int64_t>(v >> 64));
+      }
   }
   for (const auto* system : {&fee_balances, &external_balances}) {
     w.put(static_cast<std::uint32_t>(system->size()));
@@ -317,11 +318,13 @@ std::string Engine::Impl::decode_snapshot(std::string_view bytes) {
       b.total = r.get<Amount>();
       b.held = r.get<Amount>();
     }
-    a.positions.resize(r.count(16));
-    for (Position& p : a.positions) {
-      p.cost = r.get<Amount>();
-      p.realized = r.get<Amount>();
-    }
+    a.positions.resize(r.count(32));
+    for (Position& p : a.positions)
+      for (Int128* v : {&p.cost, &p.realized}) {
+        const auto low = r.get<std::uint64_t>();
+        const auto high = r.get<std::int64_t>();
+        *v = static_cast<Int128>(static_cast<UInt128>(high) << 64 | low);
+      }
     if (a.balances.size() != instruments.size() + 1 || a.positions.size() != instruments.size() + 1)
       return "account without exactly one balance and position per asset";
   }

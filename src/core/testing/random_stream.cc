@@ -112,6 +112,11 @@ Command RandomStream::next() {
   // Without instruments (observe() not called) only EndOfDay makes sense.
   if (instruments_.empty()) return make(CommandType::kEndOfDay);
   drift_mids();
+  // Halts are short: while an instrument is not trading, resumes come often.
+  const bool any_stopped =
+      std::any_of(instruments_.begin(), instruments_.end(),
+                  [](const Instrument& i) { return i.status != InstrumentStatus::kTrading; });
+  if (any_stopped && per_mille(60)) return set_status();
   const bool crowded = live_.size() > options_.target_open_orders;
   int roll = static_cast<int>(below(1000));
   if ((roll -= options_.end_of_day_per_mille) < 0) return make(CommandType::kEndOfDay);
@@ -183,12 +188,17 @@ Command RandomStream::new_order() {
     for (int i = 0; i < inst.spec.quantity_scale; ++i) scale *= 10;
     const Int128 per_lot = std::max<Int128>(one_lot / scale, 1);
     const std::uint64_t size = below(100);
+    const auto per_lot_u = static_cast<std::uint64_t>(per_lot);
     const Int128 lots = between(1, 15);
-    o.quote_quantity = size < 8    ? static_cast<Amount>(1 + below(static_cast<std::uint64_t>(per_lot)))
-                       : size < 11 ? kMax / 2
-                       : size < 40 ? static_cast<Amount>(per_lot * lots)  // may be spent exactly
-                                   : static_cast<Amount>(per_lot * lots +
-                                                         below(static_cast<std::uint64_t>(per_lot)));
+    Int128 cash = per_lot * lots + below(per_lot_u);
+    if (size < 8) {
+      cash = 1 + below(per_lot_u);  // less than one lot
+    } else if (size < 11) {
+      cash = kMax / 2;
+    } else if (size < 40) {
+      cash = per_lot * lots;  // may be spent exactly
+    }
+    o.quote_quantity = static_cast<Amount>(cash);
     o.quantity = 0;
   }
 
@@ -222,7 +232,9 @@ void RandomStream::corrupt(NewOrder& o, const Instrument& inst) {
         else if (o.stop_price != 0) o.stop_price += 1;
       }
       break;
-    case 11: o.quantity = below(3) == 0 ? 0 : below(2) == 0 ? -o.quantity : o.quantity + (lot > 1 ? 1 : 0); break;
+    case 11:
+      o.quantity = below(3) == 0 ? 0 : below(2) == 0 ? -o.quantity : o.quantity + (lot > 1 ? 1 : 0);
+      break;
     case 12:
       // A quote quantity where it is not allowed, or a bad one.
       if (o.quote_quantity != 0 && below(2) == 0) {
@@ -264,8 +276,9 @@ void RandomStream::corrupt(NewOrder& o, const Instrument& inst) {
     case 16:
       // A stop already elected by the last price.
       if (o.stop_price != 0) {
-        o.stop_price = o.side == Side::kBuy ? std::max(inst.last - tick * static_cast<Price>(below(3)), tick)
-                                            : inst.last + tick * static_cast<Price>(below(3));
+        const Price beyond = tick * static_cast<Price>(below(3));
+        o.stop_price =
+            o.side == Side::kBuy ? std::max(inst.last - beyond, tick) : inst.last + beyond;
       }
       break;
   }
@@ -359,12 +372,12 @@ Command RandomStream::set_status() {
     if (inst.status != InstrumentStatus::kTrading) stopped = &inst;
   }
   if (stopped != nullptr && per_mille(900)) {
-    c.set_status.instrument = stopped->id;
+    c.set_status.instrument = per_mille(100) ? 0 : stopped->id;  // 0: every instrument
     c.set_status.status = InstrumentStatus::kTrading;
     return c;
   }
   const std::uint64_t roll = below(100);
-  c.set_status.instrument = roll < 3 ? 4242 : pick_instrument().id;
+  c.set_status.instrument = roll < 3 ? 4242 : roll < 5 ? 0 : pick_instrument().id;
   c.set_status.status = roll < 6    ? static_cast<InstrumentStatus>(9)
                         : roll < 60 ? InstrumentStatus::kHalted
                         : roll < 85 ? InstrumentStatus::kClosed

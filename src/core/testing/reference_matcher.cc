@@ -129,10 +129,11 @@ void ReferenceMatcher::add_instrument(const AddInstrument& c) {
   copy_fields(e.instrument_added.spec, inst.spec);
 }
 
+// Instrument 0 means every instrument (market-wide halt/resume), one event
+// each in id order.
 void ReferenceMatcher::set_status(const SetInstrumentStatus& c) {
-  Instrument* inst = find_instrument(c.instrument);
   RejectReason reason = RejectReason::kNone;
-  if (inst == nullptr) {
+  if (c.instrument != 0 && find_instrument(c.instrument) == nullptr) {
     reason = RejectReason::kUnknownSymbol;
   } else if (!known_status(c.status)) {
     reason = RejectReason::kInvalidStatus;
@@ -141,10 +142,13 @@ void ReferenceMatcher::set_status(const SetInstrumentStatus& c) {
     emit_rejected(CommandType::kSetInstrumentStatus, reason, 0, 0, {});
     return;
   }
-  inst->status = c.status;
-  Event& e = new_event(EventType::kInstrumentStatus);
-  e.instrument_status.instrument = inst->id;
-  e.instrument_status.status = c.status;
+  for (Instrument& inst : instruments_) {
+    if (c.instrument != 0 && inst.id != c.instrument) continue;
+    inst.status = c.status;
+    Event& e = new_event(EventType::kInstrumentStatus);
+    e.instrument_status.instrument = inst.id;
+    e.instrument_status.status = c.status;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -416,9 +420,9 @@ void ReferenceMatcher::finish(Instrument& inst, Order& taker, const MatchResult&
       break;
   }
   if (taker.type == OrderType::kMarket || taker.type == OrderType::kStop) {
-    emit_cancelled(taker,
-                   result.traded ? CancelReason::kMarketRemainder : CancelReason::kMarketNoLiquidity,
-                   taker.leaves);
+    const CancelReason reason =
+        result.traded ? CancelReason::kMarketRemainder : CancelReason::kMarketNoLiquidity;
+    emit_cancelled(taker, reason, taker.leaves);
   } else if (!rests(taker.tif)) {
     emit_cancelled(taker, CancelReason::kIocRemainder, taker.leaves);
   } else {
@@ -810,6 +814,12 @@ std::size_t ReferenceMatcher::open_orders() const {
     n += inst.bids.size() + inst.asks.size() + inst.stops.size();
   }
   return n;
+}
+
+std::vector<OrderId> ReferenceMatcher::open_order_ids() const {
+  std::vector<OrderId> ids;
+  for (const Order* o : open_orders_by_id()) ids.push_back(o->id);
+  return ids;
 }
 
 }  // namespace stox::testing

@@ -13,6 +13,22 @@
 //
 // Every event is zero-filled (padding included) before its fields are set.
 //
+// Readings of the spec where its text allows more than one (the engine agrees):
+//  - A DECREMENT is not a fill: it lowers the order's total quantity with its
+//    leaves, so quantity = filled + leaves always holds. This decides
+//    kQuantityNotAboveFilled, kept_priority and Replaced.quantity later on.
+//  - Cancelled.leaves is what was open just before the close (for a DECREMENT
+//    that closes an order: d).
+//  - A quote-quantity buy checks at a level, in order: band, one affordable
+//    lot, then self-trade prevention against the front maker. Cash spent to
+//    exactly 0 means complete: no further event.
+//  - FOK "fills completely" = traded quantity equals the order quantity, so a
+//    DECREMENT on the way makes it not fillable.
+//  - Stop elections run once per finished order and once after each whole
+//    triggered group (not after each stop in the group).
+//  - SetInstrumentStatus with instrument 0 applies to every instrument (also
+//    in matching-only mode).
+//
 // Thread-safety: none.
 #pragma once
 
@@ -40,6 +56,7 @@ class ReferenceMatcher {
   std::optional<OrderView> order(OrderId id) const;
   std::size_t instrument_count() const { return instruments_.size(); }
   std::size_t open_orders() const;
+  std::vector<OrderId> open_order_ids() const;  // ascending
 
  private:
   struct Order {
