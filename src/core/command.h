@@ -133,9 +133,9 @@ struct SetKillSwitch {
 };
 
 struct Command {
-  SeqNo seq;
-  Timestamp timestamp;
-  CommandType type;
+  SeqNo seq = 0;
+  Timestamp timestamp = 0;
+  CommandType type = CommandType::kEndOfDay;
   union {
     NewOrder new_order;
     Cancel cancel;
@@ -151,7 +151,7 @@ struct Command {
     SetKillSwitch kill_switch;
   };
 
-  Command() : seq(0), timestamp(0), type(CommandType::kEndOfDay), new_order{} {}
+  Command() : new_order{} {}
 
   static Command make(SeqNo seq, Timestamp ts, const NewOrder& b) {
     Command c = header(seq, ts, CommandType::kNewOrder);

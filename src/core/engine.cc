@@ -121,7 +121,7 @@ Engine::Impl::Impl(const EngineConfig& c)
 }
 
 // ------------------------------------------------------------------ events
-Event& Engine::Impl::emit(EventType type) {
+Event& Engine::Impl::emit(EventType type) {  // NOLINT(readability-make-member-function-const)
   Event& e = out->emplace_back();  // all bytes zero (event.h)
   e.seq = cmd->seq;
   e.timestamp = cmd->timestamp;
@@ -368,7 +368,7 @@ void Engine::Impl::on_add_instrument(const AddInstrument& a) {
   if (!valid_instrument(a, config))
     return emit_reject(RejectReason::kInvalidInstrument, 0, 0, ClientOrderId{});
   const std::string symbol(a.symbol.view());
-  if (symbols.count(symbol) != 0)
+  if (symbols.contains(symbol))
     return emit_reject(RejectReason::kDuplicateSymbol, 0, 0, ClientOrderId{});
   Instrument& ins = instruments.emplace_back();
   ins.id = static_cast<InstrumentId>(instruments.size());
@@ -410,7 +410,7 @@ void Engine::Impl::set_status(Instrument& ins, InstrumentStatus status) {
 
 // -------------------------------------------------------------- validation
 // A stop that the current last price (or reference) already elects.
-bool Engine::Impl::stop_elected_now(const Instrument& ins, Side side, Price stop) const {
+bool Engine::Impl::stop_elected_now(const Instrument& ins, Side side, Price stop) {
   const Price last = ins.last_or_reference();
   return side == Side::kBuy ? stop <= last : stop >= last;
 }

@@ -139,7 +139,9 @@ struct Engine::Impl {
 
   // ---- engine.cc: dispatch, events, lookups, registration, commands
   void apply(const Command& c, std::vector<Event>& events);
-  Event& emit(EventType type);
+  // Appends to the command's event vector; not const in meaning, whatever
+  // the compiler could prove.
+  Event& emit(EventType type);  // NOLINT(readability-make-member-function-const)
   void emit_reject(RejectReason reason, AccountId account, OrderId order_id,
                    const ClientOrderId& client_id);
   void emit_cancelled(const Order& o, CancelReason reason, Quantity leaves);
@@ -187,7 +189,7 @@ struct Engine::Impl {
                     bool keep);
   void replace_in_place(Instrument& ins, std::uint32_t slot, const ReplaceTarget& t,
                         Quantity leaves);
-  bool stop_elected_now(const Instrument& ins, Side side, Price stop) const;
+  static bool stop_elected_now(const Instrument& ins, Side side, Price stop);
   bool crosses(const Instrument& ins, Side side, Price price) const;
 
   std::uint64_t state_hash() const;
@@ -198,8 +200,8 @@ struct Engine::Impl {
   std::string decode_snapshot(std::string_view bytes);  // empty = restored
 
   // ---- matching.cc
-  Price band_edge(const Instrument& ins, Side side, Price ref) const;
-  void start_market(const Instrument& ins, Order& o) const;
+  static Price band_edge(const Instrument& ins, Side side, Price ref);
+  static void start_market(const Instrument& ins, Order& o);
   void execute(Instrument& ins, std::uint32_t slot);
   void finish(Instrument& ins, std::uint32_t slot, const MatchResult& r);
   void rest(Instrument& ins, std::uint32_t slot);
@@ -214,35 +216,36 @@ struct Engine::Impl {
   void add_stop(Instrument& ins, std::uint32_t slot);
   void run_elections(Instrument& ins);
   void trigger(Instrument& ins, std::uint32_t slot, Price last);
-  Quantity affordable(const Instrument& ins, Amount cash, Price price) const;
+  static Quantity affordable(const Instrument& ins, Amount cash, Price price);
   static Amount notional(const Instrument& ins, Price price, Quantity qty);
 
   // ---- ledger.cc (accounts mode)
   Account* account(AccountId id);
   const Account* account(AccountId id) const;
-  Balance& balance(Account& a, AssetId asset);
+  static Balance& balance(Account& a, AssetId asset);
   void grow_accounts();  // gives every account a balance/position for a new asset
   void on_create_account(const CreateAccount& c);
   void on_transfer(const Transfer& t, bool deposit);
   Amount to_cash(const Instrument& ins, Amount price_scale_amount) const;
   Amount cash_notional(const Instrument& ins, Price price, Quantity qty) const;
   Int128 exact_cash_notional(const Instrument& ins, Price price, Quantity qty) const;
-  std::int32_t max_fee_bps(const Instrument& ins) const;
+  static std::int32_t max_fee_bps(const Instrument& ins);
   Amount buy_need(const Instrument& ins, Price price, Quantity qty) const;
-  Price hold_price(const Instrument& ins, const Order& o) const;
+  static Price hold_price(const Instrument& ins, const Order& o);
   Amount requirement(const Instrument& ins, const Order& o) const;
-  AssetId hold_asset(const Order& o) const;
-  Amount available(AccountId account, AssetId asset);
+  static AssetId hold_asset(const Order& o);
+  Amount available(AccountId id, AssetId asset);
   void adjust_hold(const Order& o, Amount delta);
   void settle(const Instrument& ins, Order& taker, Order& maker, Price price, Quantity qty,
-              Amount taker_req_before, Amount maker_req_before, TradeId trade_id);
+              Amount taker_before, Amount maker_before, TradeId trade_id);
   std::string check_ledger() const;
 
   // ---- risk.cc (accounts mode)
   RejectReason check_risk_new(const NewOrder& n, const Instrument& ins);
   RejectReason check_risk_replace(const Order& o, const Instrument& ins, const ReplaceTarget& t);
-  RejectReason check_rate(Account& a);
-  RejectReason check_size(const Instrument& ins, const Account& a, Quantity qty, Amount notional) const;
+  RejectReason check_rate(Account& a) const;
+  static RejectReason check_size(const Instrument& ins, const Account& a, Quantity qty,
+                                 Amount notional_cash);
   bool outside_collar(const Instrument& ins, OrderType type, Price price, Price stop) const;
   bool breaker_trips(const Instrument& ins, Price price) const;
   void trip_breaker(Instrument& ins);

@@ -104,7 +104,7 @@ Int128 Engine::Impl::exact_cash_notional(const Instrument& ins, Price price, Qua
          kPow10[config.cash_scale - ins.spec.price_scale];
 }
 
-std::int32_t Engine::Impl::max_fee_bps(const Instrument& ins) const {
+std::int32_t Engine::Impl::max_fee_bps(const Instrument& ins) {
   return std::max({ins.spec.maker_fee_bps, ins.spec.taker_fee_bps, 0});
 }
 
@@ -125,11 +125,11 @@ Amount Engine::Impl::buy_need(const Instrument& ins, Price price, Quantity qty) 
 
 // The price a BUY holds at: its limit (or, once matching, its band edge); an
 // untriggered stop-market uses the band edge around its stop price.
-Price Engine::Impl::hold_price(const Instrument& ins, const Order& o) const {
+Price Engine::Impl::hold_price(const Instrument& ins, const Order& o) {
   return o.price != 0 ? o.price : band_edge(ins, Side::kBuy, o.stop_price);
 }
 
-AssetId Engine::Impl::hold_asset(const Order& o) const {
+AssetId Engine::Impl::hold_asset(const Order& o) {
   return o.side == Side::kBuy ? kCashAsset : o.instrument;
 }
 

@@ -9,7 +9,7 @@ namespace stox {
 
 // ------------------------------------------------------------------- band
 // The protection band edge for a market order on `side` around `ref`.
-Price Engine::Impl::band_edge(const Instrument& ins, Side side, Price ref) const {
+Price Engine::Impl::band_edge(const Instrument& ins, Side side, Price ref) {
   const Price tick = ins.spec.tick_size;
   const Int128 offset = Int128{ref} * ins.spec.market_band_bps / 10000;
   if (side == Side::kBuy) {
@@ -23,7 +23,7 @@ Price Engine::Impl::band_edge(const Instrument& ins, Side side, Price ref) const
 
 // A market order (or a triggered stop-market) matches up to the band edge
 // computed when it starts; the edge is kept in its price.
-void Engine::Impl::start_market(const Instrument& ins, Order& o) const {
+void Engine::Impl::start_market(const Instrument& ins, Order& o) {
   o.price = band_edge(ins, o.side, ins.last_or_reference());
 }
 
@@ -113,7 +113,7 @@ MatchResult Engine::Impl::match(Instrument& ins, std::uint32_t taker_slot) {
 }
 
 // Whole lots that a quote order's cash buys at `price`.
-Quantity Engine::Impl::affordable(const Instrument& ins, Amount cash, Price price) const {
+Quantity Engine::Impl::affordable(const Instrument& ins, Amount cash, Price price) {
   const Int128 q = Int128{cash} * kPow10[ins.spec.quantity_scale] / price;
   const Quantity capped = fits(q) ? static_cast<Quantity>(q) : kMaxValue;
   return capped - capped % ins.spec.lot_size;

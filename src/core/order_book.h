@@ -142,7 +142,7 @@ class Ladder {
   // Visits levels from best to worst while f(level) returns true.
   template <class F>
   void for_each_from_best(F f) const {
-    for (auto it = entries_.rbegin(); it != entries_.rend(); ++it)
+    for (auto it = entries_.rbegin(); it != entries_.rend(); ++it)  // NOLINT(modernize-loop-convert): reverse
       if (!f(it->level)) return;
   }
 

@@ -22,7 +22,7 @@ bool beyond_bps(Price a, Price b, Price ref, std::int32_t bps) {
 
 }  // namespace
 
-RejectReason Engine::Impl::check_rate(Account& a) {
+RejectReason Engine::Impl::check_rate(Account& a) const {
   const std::int64_t window = cmd->timestamp / 1'000'000'000;
   if (window != a.rate_window) {
     a.rate_window = window;
@@ -35,7 +35,7 @@ RejectReason Engine::Impl::check_rate(Account& a) {
 }
 
 RejectReason Engine::Impl::check_size(const Instrument& ins, const Account& a, Quantity qty,
-                                      Amount notional_cash) const {
+                                      Amount notional_cash) {
   for (Quantity max : {ins.limits.max_order_quantity, a.limits.max_order_quantity})
     if (max != 0 && qty > max) return RejectReason::kOrderQuantityTooLarge;
   for (Amount max : {ins.limits.max_order_notional, a.limits.max_order_notional})
