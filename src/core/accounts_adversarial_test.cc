@@ -16,6 +16,7 @@
 //    the Settled notional and fees follow the spec's formulas;
 //  - no trade printed beyond the circuit breaker band of the reference price.
 #include "core/engine.h"
+#include "core/testing/builders.h"
 
 #include <gtest/gtest.h>
 
@@ -46,17 +47,8 @@ Int128 pow10(int n) {
 AddInstrument make_spec(const char* symbol, std::uint8_t price_scale, std::uint8_t quantity_scale,
                         Price tick, Quantity lot, Price reference, std::int32_t band_bps,
                         std::int32_t maker_bps, std::int32_t taker_bps) {
-  AddInstrument a{};
-  a.symbol = Symbol::from(symbol);
-  a.tick_size = tick;
-  a.lot_size = lot;
-  a.reference_price = reference;
-  a.market_band_bps = band_bps;
-  a.maker_fee_bps = maker_bps;
-  a.taker_fee_bps = taker_bps;
-  a.price_scale = price_scale;
-  a.quantity_scale = quantity_scale;
-  return a;
+  return testing::instrument_spec(symbol, tick, lot, reference, band_bps, price_scale,
+                                  quantity_scale, maker_bps, taker_bps);
 }
 
 // An accounts-mode engine with instruments 1..n and accounts 1..accounts,

@@ -17,6 +17,7 @@
 // Accounts 1 (alice), 2 (bob) and 3 (carol) are created empty by SetUp;
 // each test deposits what it needs.
 #include "core/engine.h"
+#include "core/testing/builders.h"
 
 #include <gtest/gtest.h>
 
@@ -48,17 +49,8 @@ using Levels = std::vector<std::tuple<Price, Quantity, std::uint32_t>>;
 AddInstrument spec(std::string_view symbol, std::int32_t maker_bps = 0, std::int32_t taker_bps = 0,
                    Price reference = 10000, std::uint8_t price_scale = 2,
                    std::uint8_t quantity_scale = 0, Price tick = 5, Quantity lot = 1) {
-  AddInstrument a{};
-  a.symbol = Symbol::from(symbol);
-  a.tick_size = tick;
-  a.lot_size = lot;
-  a.reference_price = reference;
-  a.market_band_bps = 0;
-  a.maker_fee_bps = maker_bps;
-  a.taker_fee_bps = taker_bps;
-  a.price_scale = price_scale;
-  a.quantity_scale = quantity_scale;
-  return a;
+  return testing::instrument_spec(symbol, tick, lot, reference, 0, price_scale, quantity_scale,
+                                  maker_bps, taker_bps);
 }
 
 std::string describe(const Event& e) {

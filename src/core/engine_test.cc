@@ -13,6 +13,7 @@
 // 10000 (100.00) and the default 5 % band, so before the first trade a
 // market BUY accepts asks up to 10500 and a market SELL bids down to 9500.
 #include "core/engine.h"
+#include "core/testing/builders.h"
 
 #include <gtest/gtest.h>
 
@@ -41,15 +42,8 @@ using Levels = std::vector<std::tuple<Price, Quantity, std::uint32_t>>;
 AddInstrument spec(std::string_view symbol, Price tick, Quantity lot, Price reference,
                    std::int32_t band_bps = 0, std::uint8_t price_scale = 2,
                    std::uint8_t quantity_scale = 0) {
-  AddInstrument a{};
-  a.symbol = Symbol::from(symbol);
-  a.tick_size = tick;
-  a.lot_size = lot;
-  a.reference_price = reference;
-  a.market_band_bps = band_bps;
-  a.price_scale = price_scale;
-  a.quantity_scale = quantity_scale;
-  return a;
+  return testing::instrument_spec(symbol, tick, lot, reference, band_bps, price_scale,
+                                  quantity_scale);
 }
 
 AddInstrument acme_spec() { return spec("ACME", 5, 1, 10000); }
