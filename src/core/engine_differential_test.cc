@@ -240,6 +240,7 @@ TEST(EngineDifferentialTest, EngineMatchesReferenceOnRandomStream) {
   many_accounts.max_accounts = 100;
   many_accounts.invalid_per_mille = 100;
   many_accounts.end_of_day_per_mille = 5;
+  many_accounts.account_commands_per_mille = 5;  // all kInvalidCommand in matching-only mode
 
   struct Run {
     const char* shape;

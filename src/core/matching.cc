@@ -119,9 +119,12 @@ Quantity Engine::Impl::affordable(const Instrument& ins, Amount cash, Price pric
   return capped - capped % ins.spec.lot_size;
 }
 
-// Notional at price scale: floor(price × qty / 10^quantity_scale).
+// Notional at price scale: floor(price × qty / 10^quantity_scale),
+// saturated at kMaxValue, which every caller treats as "does not fit" (a fill's
+// notional always fits: it is bounded by what the order was checked for).
 Amount Engine::Impl::notional(const Instrument& ins, Price price, Quantity qty) {
-  return static_cast<Amount>(Int128{price} * qty / kPow10[ins.spec.quantity_scale]);
+  const Int128 v = Int128{price} * qty / kPow10[ins.spec.quantity_scale];
+  return fits(v) ? static_cast<Amount>(v) : kMaxValue;
 }
 
 void Engine::Impl::fill(Instrument& ins, std::uint32_t taker_slot, std::uint32_t maker_slot,

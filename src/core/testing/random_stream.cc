@@ -1,7 +1,11 @@
 #include "core/testing/random_stream.h"
 
+#include "core/engine.h"
+
 #include <algorithm>
+#include <iterator>
 #include <limits>
+#include <string>
 
 namespace stox::testing {
 namespace {
@@ -58,18 +62,106 @@ std::vector<AddInstrument> invalid_instruments() {
   };
 }
 
+AddInstrument with_fees(AddInstrument a, std::int32_t maker, std::int32_t taker) {
+  a.maker_fee_bps = maker;
+  a.taker_fee_bps = taker;
+  return a;
+}
+
+// Accounts mode: price scales within the cash scale (4), and fees of every
+// kind: a rebate, no fee, a rebate as large as the taker fee, maker above taker.
+std::vector<AddInstrument> accounts_instruments() {
+  return {
+      with_fees(spec("AAPL", 1, 1, 15000, 0, 2, 0), -2, 5),
+      with_fees(spec("BTC-USD", 50, 100000, 3000000, 200, 2, 8), 10, 20),
+      with_fees(spec("PENNY", 5, 100, 1000, 1000, 4, 0), -30, 30),
+      spec("ZED", 1, 10, 40, 300, 0, 0),
+      with_fees(spec("WIDE-SYMBOL-16CH", 1000, 7, 12345000, 50, 4, 3), 9, 7),
+  };
+}
+
+// Invalid only in accounts mode (price scale above the cash scale), or in
+// both modes (fees).
+std::vector<AddInstrument> accounts_invalid_instruments() {
+  return {
+      spec("PS9", 1, 1, 100, 0, 9, 0),
+      with_fees(spec("NEGTAKER", 1, 1, 100, 0, 2, 0), 0, -1),
+      with_fees(spec("BIGREBATE", 1, 1, 100, 0, 2, 0), -6, 5),
+      with_fees(spec("BIGTAKER", 1, 1, 100, 0, 2, 0), 0, 10001),
+      with_fees(spec("BIGMAKER", 1, 1, 100, 0, 2, 0), 10001, 5),
+  };
+}
+
+Command body(CommandType type) {
+  Command c;
+  c.type = type;
+  return c;
+}
+
+constexpr Timestamp kMs = 1'000'000;
+
 }  // namespace
 
 RandomStream::RandomStream(std::uint64_t seed, Options options) : options_(options) {
   std::uint64_t x = seed;
   for (std::uint64_t& s : state_) s = splitmix64(x);
-  const std::vector<AddInstrument> valid = valid_instruments();
+  const bool accounts = options_.accounts_mode;
+  const std::vector<AddInstrument> valid = accounts ? accounts_instruments() : valid_instruments();
   const int n = std::clamp(options_.instruments, 1, static_cast<int>(valid.size()));
-  setup_.assign(valid.begin(), valid.begin() + n);
+  std::vector<AddInstrument> adds(valid.begin(), valid.begin() + n);
   // A couple of invalid ones early, so the engine must not consume an id.
   const std::vector<AddInstrument> invalid = invalid_instruments();
-  setup_.insert(setup_.begin() + 1, invalid.back());
-  setup_.insert(setup_.begin() + 1, invalid[below(invalid.size() - 1)]);
+  adds.insert(adds.begin() + 1, invalid.back());
+  adds.insert(adds.begin() + 1, invalid[below(invalid.size() - 1)]);
+  if (accounts) {
+    const std::vector<AddInstrument> bad = accounts_invalid_instruments();
+    adds.insert(adds.begin() + 1, bad[below(bad.size())]);
+  }
+  for (const AddInstrument& a : adds) {
+    Command c = body(CommandType::kAddInstrument);
+    c.add_instrument = a;
+    setup_.push_back(c);
+  }
+  if (!accounts) return;
+
+  // Breaker halts of a fraction of a second (the default 300 s would be
+  // hundreds of thousands of commands at ~1 ms per command).
+  for (InstrumentId id = 1; id <= static_cast<InstrumentId>(n); ++id) {
+    Command c = body(CommandType::kSetInstrumentLimits);
+    c.instrument_limits = SetInstrumentLimits{};
+    c.instrument_limits.instrument = id;
+    c.instrument_limits.breaker_halt_ns = between(50, 300) * kMs;
+    setup_.push_back(c);
+  }
+  for (AccountId a = 1; a <= options_.accounts; ++a) {
+    if (below(40) == 0) {
+      Command m = body(CommandType::kCreateAccount);
+      m.create_account = CreateAccount{FixedString<16>::from("margin"), AccountType::kMargin};
+      setup_.push_back(m);
+    }
+    Command c = body(CommandType::kCreateAccount);
+    c.create_account = CreateAccount{FixedString<16>::from("acct" + std::to_string(a)),
+                                     AccountType::kCash};
+    setup_.push_back(c);
+  }
+  // Limited money: a few rich active accounts, the rest with a little cash
+  // and a few lots (or nothing) of each instrument.
+  for (AccountId a = 1; a <= options_.accounts; ++a) {
+    const bool rich = a <= options_.active_accounts;
+    const Amount cash = rich ? 5'000'000'000 : below(5) == 0 ? 0 : between(1, 40'000'000);
+    if (cash > 0) {
+      Command c = body(CommandType::kDeposit);
+      c.transfer = Transfer{a, kCashAsset, cash};
+      setup_.push_back(c);
+    }
+    for (InstrumentId id = 1; id <= static_cast<InstrumentId>(n); ++id) {
+      const std::int64_t lots = rich ? 1000 : below(2) == 0 ? 0 : between(1, 30);
+      if (lots == 0) continue;
+      Command c = body(CommandType::kDeposit);
+      c.transfer = Transfer{a, id, lots * valid[id - 1].lot_size};
+      setup_.push_back(c);
+    }
+  }
 }
 
 // xoshiro256**
@@ -97,7 +189,12 @@ std::int64_t RandomStream::between(std::int64_t lo, std::int64_t hi) {
 Command RandomStream::make(CommandType type) {
   Command c;
   c.seq = ++seq_;
-  timestamp_ += 1 + static_cast<Timestamp>(below(5000));
+  if (options_.accounts_mode) {
+    // ~1 ms per command, now and then a jump of a second or more.
+    timestamp_ += per_mille(2) ? between(1000, 3000) * kMs : 1 + between(0, 2 * kMs);
+  } else {
+    timestamp_ += 1 + static_cast<Timestamp>(below(5000));
+  }
   c.timestamp = timestamp_;
   c.type = type;
   return c;
@@ -105,24 +202,39 @@ Command RandomStream::make(CommandType type) {
 
 Command RandomStream::next() {
   if (setup_done_ < setup_.size()) {
-    Command c = make(CommandType::kAddInstrument);
-    c.add_instrument = setup_[setup_done_++];
+    Command c = setup_[setup_done_++];
+    const Command header = make(c.type);
+    c.seq = header.seq;
+    c.timestamp = header.timestamp;
     return c;
   }
   // Without instruments (observe() not called) only EndOfDay makes sense.
   if (instruments_.empty()) return make(CommandType::kEndOfDay);
   drift_mids();
   // Halts are short: while an instrument is not trading, resumes come often.
-  const bool any_stopped =
-      std::any_of(instruments_.begin(), instruments_.end(),
-                  [](const Instrument& i) { return i.status != InstrumentStatus::kTrading; });
+  // (An instrument halted by the circuit breaker resumes by itself.)
+  const bool any_stopped = std::any_of(
+      instruments_.begin(), instruments_.end(), [](const Instrument& i) {
+        return i.status != InstrumentStatus::kTrading && !i.breaker_halted;
+      });
   if (any_stopped && per_mille(60)) return set_status();
+  if (options_.accounts_mode && !killed_.empty() && per_mille(15)) return kill_switch();
   const bool crowded = live_.size() > options_.target_open_orders;
   int roll = static_cast<int>(below(1000));
   if ((roll -= options_.end_of_day_per_mille) < 0) return make(CommandType::kEndOfDay);
   if ((roll -= options_.status_per_mille) < 0) return set_status();
   if ((roll -= 2) < 0) return add_instrument();
   if ((roll -= 1) < 0) return invalid_command_type();
+  if (options_.accounts_mode) {
+    if ((roll -= 30) < 0) return deposit();
+    if ((roll -= 20) < 0) return withdraw();
+    if ((roll -= 3) < 0) return account_limits();
+    if ((roll -= 3) < 0) return instrument_limits();
+    if ((roll -= 3) < 0) return kill_switch();
+    if ((roll -= 1) < 0) return create_account();
+  } else if ((roll -= options_.account_commands_per_mille) < 0) {
+    return account_command_in_matching_mode();
+  }
   if ((roll -= crowded ? 30 : 6) < 0) return mass_cancel();
   if ((roll -= crowded ? 350 : 140) < 0) return cancel();
   if ((roll -= 130) < 0) return replace();
@@ -169,6 +281,12 @@ Command RandomStream::new_order() {
                              (o.time_in_force == TimeInForce::kDay ||
                               o.time_in_force == TimeInForce::kGtc);
   if (o.type == OrderType::kLimit) o.price = price_near(inst, inst.mid, 6);
+  if (options_.accounts_mode && o.type == OrderType::kLimit && per_mille(15)) {
+    // Far from the market: outside the (default 10 %) collar.
+    const Price away = std::max<Price>(inst.mid * between(11, 30) / 100 / tick, 1) * tick;
+    o.price = below(2) == 0 ? inst.mid / tick * tick + away
+                            : std::max(inst.mid / tick * tick - away, tick);
+  }
   if (resting_limit && lots >= 2 && per_mille(120)) o.display_quantity = between(1, lots - 1) * lot;
   if (resting_limit && per_mille(100)) o.post_only = true;
 
@@ -177,6 +295,18 @@ Command RandomStream::new_order() {
     const Price away = between(1, 5) * tick;
     o.stop_price = o.side == Side::kBuy ? inst.last + away : std::max(inst.last - away, tick);
     if (o.type == OrderType::kStopLimit) o.price = price_near(inst, o.stop_price, 3);
+    if (options_.accounts_mode && o.type == OrderType::kStop && o.side == Side::kBuy &&
+        per_mille(300)) {
+      // As many lots as the account's cash pays at the band of the stop, so
+      // that a gap at the trigger needs more than is available.
+      Int128 ps = 1, qs = 1;
+      for (int i = inst.spec.price_scale; i < 4; ++i) ps *= 10;
+      for (int i = 0; i < inst.spec.quantity_scale; ++i) qs *= 10;
+      const Int128 edge = Int128(o.stop_price) * (10000 + inst.spec.market_band_bps) / 10000;
+      const Int128 per_lot = std::max<Int128>(edge * lot / qs * ps * 10030 / 10000, 1);
+      const Int128 lots_paid = Int128(shadow_total(o.account, kCashAsset)) / per_lot;
+      o.quantity = static_cast<Quantity>(std::clamp<Int128>(lots_paid, 1, 1000)) * lot;
+    }
   }
 
   const bool quote_ok = o.type == OrderType::kMarket && o.side == Side::kBuy &&
@@ -213,7 +343,13 @@ void RandomStream::corrupt(NewOrder& o, const Instrument& inst) {
   const Quantity lot = inst.spec.lot_size;
   switch (below(17)) {
     case 0: o.instrument = below(2) == 0 ? 0 : 999; break;
-    case 1: o.account = below(2) == 0 ? 0 : options_.max_accounts + 1; break;
+    case 1:
+      if (options_.accounts_mode && below(2) == 0) {
+        o.account = created_ + 1 + static_cast<AccountId>(below(10));  // not created
+      } else {
+        o.account = below(2) == 0 ? 0 : options_.max_accounts + 1;
+      }
+      break;
     case 2: o.side = static_cast<Side>(below(2) == 0 ? 0 : 3); break;
     case 3: o.type = static_cast<OrderType>(below(2) == 0 ? 0 : 5); break;
     case 4: o.time_in_force = static_cast<TimeInForce>(below(2) == 0 ? 0 : 7); break;
@@ -260,6 +396,10 @@ void RandomStream::corrupt(NewOrder& o, const Instrument& inst) {
         o.quantity = std::max(o.quantity, 2 * lot);
       } else {
         o.quantity = kMax / lot * lot;
+        if (options_.accounts_mode && !options_.huge_market_orders &&
+            o.type == OrderType::kMarket) {
+          o.quantity = std::max<Quantity>(kMax / (4 * std::max(inst.mid, inst.last)) / lot, 1) * lot;
+        }
       }
       break;
     }
@@ -368,16 +508,26 @@ Command RandomStream::set_status() {
   Command c = make(CommandType::kSetInstrumentStatus);
   c.set_status = SetInstrumentStatus{};
   Instrument* stopped = nullptr;
+  bool breaker = false;
   for (Instrument& inst : instruments_) {
-    if (inst.status != InstrumentStatus::kTrading) stopped = &inst;
+    if (inst.status != InstrumentStatus::kTrading && !inst.breaker_halted) stopped = &inst;
+    breaker = breaker || inst.breaker_halted;
   }
   if (stopped != nullptr && per_mille(900)) {
-    c.set_status.instrument = per_mille(100) ? 0 : stopped->id;  // 0: every instrument
+    c.set_status.instrument = per_mille(100) && !breaker ? 0 : stopped->id;  // 0: every instrument
     c.set_status.status = InstrumentStatus::kTrading;
     return c;
   }
   const std::uint64_t roll = below(100);
   c.set_status.instrument = roll < 3 ? 4242 : roll < 5 ? 0 : pick_instrument().id;
+  // Accounts mode: a status command never touches an instrument the breaker
+  // halted (docs/design.md does not say how the two interact; see the
+  // reference's header).
+  if (c.set_status.instrument == 0 && breaker) c.set_status.instrument = 4242;
+  if (Instrument* target = find_instrument(c.set_status.instrument);
+      target != nullptr && target->breaker_halted) {
+    c.set_status.instrument = 4242;
+  }
   c.set_status.status = roll < 6    ? static_cast<InstrumentStatus>(9)
                         : roll < 60 ? InstrumentStatus::kHalted
                         : roll < 85 ? InstrumentStatus::kClosed
@@ -387,9 +537,185 @@ Command RandomStream::set_status() {
 
 Command RandomStream::add_instrument() {
   Command c = make(CommandType::kAddInstrument);
-  const std::vector<AddInstrument> invalid = invalid_instruments();
+  std::vector<AddInstrument> invalid = invalid_instruments();
+  if (options_.accounts_mode) {
+    for (const AddInstrument& a : accounts_invalid_instruments()) invalid.push_back(a);
+  }
   c.add_instrument = invalid[below(invalid.size())];
   return c;
+}
+
+// ---------------------------------------------------------------------------
+// Accounts mode
+
+Amount RandomStream::shadow_total(AccountId account, AssetId asset) const {
+  auto it = totals_.find({account, asset});
+  return it == totals_.end() ? 0 : it->second;
+}
+
+AccountId RandomStream::pick_transfer_account() {
+  const std::uint64_t roll = below(1000);
+  if (roll < 8) return 0;
+  if (roll < 16) return created_ + 1 + static_cast<AccountId>(below(5));  // not created
+  if (roll < 20) return below(2) == 0 ? kFeeAccount : kExternalAccount;
+  return pick_account();
+}
+
+Command RandomStream::deposit() {
+  Command c = make(CommandType::kDeposit);
+  Transfer& t = c.transfer;
+  t = Transfer{};
+  t.account = pick_transfer_account();
+  const bool cash = below(2) == 0;
+  const Instrument& inst = pick_instrument();
+  t.asset = cash ? kCashAsset : inst.id;
+  t.amount = cash ? between(1, 20'000'000) : between(1, 20) * inst.spec.lot_size;
+  switch (below(60)) {
+    case 0: t.amount = below(2) == 0 ? 0 : -t.amount; break;
+    case 1: t.asset = static_cast<AssetId>(instruments_.size() + 1 + below(50)); break;
+    case 2: {
+      // One unit more than the account's total can take.
+      const Amount total = shadow_total(t.account, t.asset);
+      if (total > 0) t.amount = kMax - total + 1;
+      break;
+    }
+    default: break;
+  }
+  return c;
+}
+
+Command RandomStream::withdraw() {
+  Command c = make(CommandType::kWithdraw);
+  Transfer& t = c.transfer;
+  t = Transfer{};
+  t.account = pick_transfer_account();
+  const bool cash = below(2) == 0;
+  t.asset = cash ? kCashAsset : pick_instrument().id;
+  // Up to a quarter more than the total, so some are beyond what is available.
+  const Amount total = shadow_total(t.account, t.asset);
+  t.amount = total > 0 ? between(1, total + total / 4 + 1) : between(1, 1000);
+  switch (below(60)) {
+    case 0: t.amount = below(2) == 0 ? 0 : -t.amount; break;
+    case 1: t.asset = static_cast<AssetId>(instruments_.size() + 1 + below(50)); break;
+    case 2: t.amount = kMax; break;
+    default: break;
+  }
+  return c;
+}
+
+Command RandomStream::account_limits() {
+  Command c = make(CommandType::kSetAccountLimits);
+  SetAccountLimits& l = c.account_limits;
+  l = SetAccountLimits{};
+  l.account = pick_account();
+  if (!per_mille(300)) {  // else: all zero, back to the defaults
+    l.max_open_orders = per_mille(500) ? 0 : static_cast<std::uint32_t>(between(1, 20));
+    l.max_orders_per_second = per_mille(500) ? 0 : static_cast<std::uint32_t>(between(1, 40));
+    l.max_order_quantity = per_mille(700) ? 0 : between(1, 15) * pick_instrument().spec.lot_size;
+    l.max_order_notional = per_mille(700) ? 0 : between(1'000'000, 100'000'000);
+  }
+  switch (below(25)) {
+    case 0: l.account = below(2) == 0 ? 0 : created_ + 1 + static_cast<AccountId>(below(5)); break;
+    case 1: l.max_order_quantity = -1 - below(10); break;
+    case 2: l.max_order_notional = -1 - below(10); break;
+    default: break;
+  }
+  return c;
+}
+
+SetInstrumentLimits RandomStream::breaker_limits(InstrumentId id) {
+  SetInstrumentLimits l{};
+  l.instrument = id;
+  const Instrument* inst = find_instrument(id);
+  const Quantity lot = inst != nullptr ? inst->spec.lot_size : 1;
+  static constexpr std::int32_t kCollars[] = {10, 30, 100, 300, 1000, 5000};
+  static constexpr std::int32_t kTight[] = {5, 15, 40, 100, 200};
+  l.collar_bps = per_mille(600) ? 0 : kCollars[below(std::size(kCollars))];
+  const std::uint64_t breaker = below(100);
+  l.breaker_bps = breaker < 35   ? kTight[below(std::size(kTight))]
+                  : breaker < 70 ? 0
+                                 : static_cast<std::int32_t>(between(500, 3000));
+  l.max_order_quantity = per_mille(800) ? 0 : between(2, 30) * lot;
+  l.max_order_notional = per_mille(800) ? 0 : between(1'000'000, 200'000'000);
+  l.breaker_halt_ns = between(20, 500) * kMs;  // never 0 (the 300 s default)
+  return l;
+}
+
+Command RandomStream::instrument_limits() {
+  Command c = make(CommandType::kSetInstrumentLimits);
+  c.instrument_limits = breaker_limits(pick_instrument().id);
+  SetInstrumentLimits& l = c.instrument_limits;
+  switch (below(20)) {
+    case 0: l.instrument = below(2) == 0 ? 0 : 999; break;
+    case 1: {
+      switch (below(5)) {
+        case 0: l.collar_bps = -1; break;
+        case 1: l.breaker_bps = -5; break;
+        case 2: l.max_order_quantity = -1; break;
+        case 3: l.max_order_notional = -7; break;
+        default: l.breaker_halt_ns = -1; break;
+      }
+      break;
+    }
+    default: break;
+  }
+  return c;
+}
+
+Command RandomStream::kill_switch() {
+  Command c = make(CommandType::kSetKillSwitch);
+  c.kill_switch = SetKillSwitch{};
+  if (!killed_.empty() && below(3) != 0) {
+    auto it = killed_.begin();
+    std::advance(it, static_cast<std::ptrdiff_t>(below(killed_.size())));
+    c.kill_switch = SetKillSwitch{*it, false};
+    return c;
+  }
+  const std::uint64_t roll = below(100);
+  c.kill_switch.account = roll < 3 ? created_ + 1 + static_cast<AccountId>(below(5)) : pick_account();
+  c.kill_switch.enabled = roll >= 8;  // sometimes "off" for an account that is not killed
+  return c;
+}
+
+Command RandomStream::create_account() {
+  Command c = make(CommandType::kCreateAccount);
+  c.create_account = CreateAccount{FixedString<16>::from("late"),
+                                   below(10) == 0 ? AccountType::kMargin : AccountType::kCash};
+  return c;
+}
+
+// Every account command, as matching-only mode must reject it.
+Command RandomStream::account_command_in_matching_mode() {
+  const std::uint64_t which = below(6);
+  const AccountId account = pick_account();
+  switch (which) {
+    case 0: {
+      Command c = make(CommandType::kCreateAccount);
+      c.create_account = CreateAccount{FixedString<16>::from("x"), AccountType::kCash};
+      return c;
+    }
+    case 1:
+    case 2: {
+      Command c = make(which == 1 ? CommandType::kDeposit : CommandType::kWithdraw);
+      c.transfer = Transfer{account, kCashAsset, between(1, 1000)};
+      return c;
+    }
+    case 3: {
+      Command c = make(CommandType::kSetAccountLimits);
+      c.account_limits = SetAccountLimits{account, 1, 1, 1, 1};
+      return c;
+    }
+    case 4: {
+      Command c = make(CommandType::kSetInstrumentLimits);
+      c.instrument_limits = breaker_limits(pick_instrument().id);
+      return c;
+    }
+    default: {
+      Command c = make(CommandType::kSetKillSwitch);
+      c.kill_switch = SetKillSwitch{account, true};
+      return c;
+    }
+  }
 }
 
 Command RandomStream::invalid_command_type() {
@@ -406,6 +732,12 @@ RandomStream::Instrument& RandomStream::pick_instrument() {
 }
 
 AccountId RandomStream::pick_account() {
+  if (options_.accounts_mode) {
+    // The few active accounts send a large share of everything.
+    const AccountId n = std::max<AccountId>(created_, 1);
+    if (below(100) < 40) return 1 + static_cast<AccountId>(below(std::min(options_.active_accounts, n)));
+    return 1 + static_cast<AccountId>(below(n));
+  }
   return 1 + static_cast<AccountId>(below(options_.accounts));
 }
 
@@ -449,8 +781,30 @@ void RandomStream::drift_mids() {
 // Learning from events
 
 void RandomStream::observe(const std::vector<Event>& events) {
+  breaker_cancelled_ = 0;
   for (const Event& e : events) {
     switch (e.type) {
+      case EventType::kAccountCreated:
+        created_ = std::max(created_, e.account_created.account);
+        break;
+      case EventType::kTransferred:
+        totals_[{e.transferred.account, e.transferred.asset}] = e.transferred.total_after;
+        break;
+      case EventType::kSettled: {
+        const SettledEvent& s = e.settled;
+        totals_[{s.buyer, kCashAsset}] -= s.notional + s.buyer_fee;
+        totals_[{s.seller, kCashAsset}] += s.notional - s.seller_fee;
+        totals_[{s.buyer, s.instrument}] += s.quantity;
+        totals_[{s.seller, s.instrument}] -= s.quantity;
+        break;
+      }
+      case EventType::kKillSwitch:
+        if (e.kill_switch.enabled) {
+          killed_.insert(e.kill_switch.account);
+        } else {
+          killed_.erase(e.kill_switch.account);
+        }
+        break;
       case EventType::kInstrumentAdded: {
         const AddInstrument& s = e.instrument_added.spec;
         instruments_.push_back({e.instrument_added.instrument, s, InstrumentStatus::kTrading,
@@ -460,6 +814,8 @@ void RandomStream::observe(const std::vector<Event>& events) {
       case EventType::kInstrumentStatus:
         if (Instrument* inst = find_instrument(e.instrument_status.instrument)) {
           inst->status = e.instrument_status.status;
+          inst->breaker_halted = e.instrument_status.status == InstrumentStatus::kHalted &&
+                                 breaker_cancelled_ == inst->id;
         }
         break;
       case EventType::kAccepted: {
@@ -485,6 +841,9 @@ void RandomStream::observe(const std::vector<Event>& events) {
         break;
       }
       case EventType::kCancelled:
+        if (e.cancelled.reason == CancelReason::kCircuitBreaker) {
+          breaker_cancelled_ = e.cancelled.instrument;
+        }
         forget(e.cancelled.order_id);
         break;
       case EventType::kReduced:

@@ -3,11 +3,25 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <sstream>
 
 namespace stox::testing {
 namespace {
 
 constexpr Int128 kInt64Max = std::numeric_limits<std::int64_t>::max();
+constexpr Int128 kInt64Min = std::numeric_limits<std::int64_t>::min();
+
+Amount clamp64(Int128 v) {
+  if (v > kInt64Max) return std::numeric_limits<std::int64_t>::max();
+  if (v < -kInt64Max) return -std::numeric_limits<std::int64_t>::max();
+  return static_cast<Amount>(v);
+}
+
+bool is_account_command(CommandType t) {
+  return t == CommandType::kCreateAccount || t == CommandType::kDeposit ||
+         t == CommandType::kWithdraw || t == CommandType::kSetAccountLimits ||
+         t == CommandType::kSetInstrumentLimits || t == CommandType::kSetKillSwitch;
+}
 
 Int128 pow10(int n) {
   Int128 r = 1;
@@ -85,6 +99,12 @@ void ReferenceMatcher::apply(const Command& c, std::vector<Event>& out) {
   seq_ = c.seq;
   timestamp_ = c.timestamp;
   out_ = &out;
+  if (config_.accounts) resume_due_instruments();
+  if (!config_.accounts && is_account_command(c.type)) {
+    emit_rejected(c.type, RejectReason::kInvalidCommand, 0, 0, {});
+    out_ = nullptr;
+    return;
+  }
   switch (c.type) {
     case CommandType::kNewOrder: new_order(c.new_order); break;
     case CommandType::kCancel: cancel(c.cancel); break;
@@ -93,6 +113,12 @@ void ReferenceMatcher::apply(const Command& c, std::vector<Event>& out) {
     case CommandType::kEndOfDay: end_of_day(); break;
     case CommandType::kSetInstrumentStatus: set_status(c.set_status); break;
     case CommandType::kAddInstrument: add_instrument(c.add_instrument); break;
+    case CommandType::kCreateAccount: create_account(c.create_account); break;
+    case CommandType::kDeposit:
+    case CommandType::kWithdraw: transfer(c.type, c.transfer); break;
+    case CommandType::kSetAccountLimits: set_account_limits(c.account_limits); break;
+    case CommandType::kSetInstrumentLimits: set_instrument_limits(c.instrument_limits); break;
+    case CommandType::kSetKillSwitch: set_kill_switch(c.kill_switch); break;
     default: emit_rejected(c.type, RejectReason::kInvalidCommand, 0, 0, {}); break;
   }
   out_ = nullptr;
@@ -107,7 +133,8 @@ void ReferenceMatcher::add_instrument(const AddInstrument& c) {
                      c.reference_price > 0 && c.reference_price % c.tick_size == 0 &&
                      c.market_band_bps >= 0 && c.market_band_bps <= 10000 &&
                      c.taker_fee_bps >= 0 && c.taker_fee_bps <= 10000 &&
-                     c.maker_fee_bps >= -c.taker_fee_bps && c.maker_fee_bps <= 10000;
+                     c.maker_fee_bps >= -c.taker_fee_bps && c.maker_fee_bps <= 10000 &&
+                     (!config_.accounts || c.price_scale <= config_.cash_scale);
   if (!valid) {
     emit_rejected(CommandType::kAddInstrument, RejectReason::kInvalidInstrument, 0, 0, {});
     return;
@@ -145,6 +172,7 @@ void ReferenceMatcher::set_status(const SetInstrumentStatus& c) {
   for (Instrument& inst : instruments_) {
     if (c.instrument != 0 && inst.id != c.instrument) continue;
     inst.status = c.status;
+    inst.breaker_halted = false;  // a manual status ends a breaker halt
     Event& e = new_event(EventType::kInstrumentStatus);
     e.instrument_status.instrument = inst.id;
     e.instrument_status.status = c.status;
@@ -159,6 +187,7 @@ RejectReason ReferenceMatcher::check_new_order(const NewOrder& c) const {
   const Instrument* inst = find_instrument(c.instrument);
   if (inst == nullptr) return R::kUnknownSymbol;
   if (c.account == 0 || c.account > config_.max_accounts) return R::kUnknownAccount;
+  if (config_.accounts && find_account(c.account) == nullptr) return R::kUnknownAccount;
   if (inst->status == InstrumentStatus::kHalted) return R::kInstrumentHalted;
   if (inst->status == InstrumentStatus::kClosed) return R::kInstrumentClosed;
 
@@ -215,7 +244,8 @@ RejectReason ReferenceMatcher::check_new_order(const NewOrder& c) const {
 }
 
 void ReferenceMatcher::new_order(const NewOrder& c) {
-  const RejectReason reason = check_new_order(c);
+  RejectReason reason = check_new_order(c);
+  if (reason == RejectReason::kNone && config_.accounts) reason = check_risk_new(c);
   if (reason != RejectReason::kNone) {
     emit_rejected(CommandType::kNewOrder, reason, c.account, 0, c.client_order_id);
     return;
@@ -313,6 +343,10 @@ ReferenceMatcher::MatchResult ReferenceMatcher::match(Instrument& inst, Order& t
       }
       continue;
     }
+    if (config_.accounts && breaker_stops(inst, maker.price)) {
+      result.end = MatchEnd::kBreaker;
+      return result;
+    }
     trade(inst, taker, static_cast<Quantity>(std::min<Int128>(qty, maker.visible)), result);
   }
   result.end = MatchEnd::kFilled;
@@ -395,6 +429,7 @@ void ReferenceMatcher::trade(Instrument& inst, Order& taker, Quantity qty, Match
   e.trade.taker_account = taker.account;
   e.trade.maker_leaves = maker.leaves;
   e.trade.taker_leaves = taker.leaves;
+  if (config_.accounts && !trial_) settle(inst, maker, taker, price, qty, e.trade.trade_id);
 
   if (maker.leaves == 0) {
     makers.erase(makers.begin());
@@ -416,6 +451,20 @@ void ReferenceMatcher::finish(Instrument& inst, Order& taker, const MatchResult&
     case MatchEnd::kQuoteTooSmall:
       if (!result.traded) emit_cancelled(taker, CancelReason::kQuoteTooSmall, taker.leaves);
       return;
+    case MatchEnd::kBreaker: {
+      // The trade is not printed: the taker's remainder goes, then the halt.
+      emit_cancelled(taker, CancelReason::kCircuitBreaker, taker.leaves);
+      const Timestamp halt_ns = inst.limits.breaker_halt_ns != 0
+                                    ? inst.limits.breaker_halt_ns
+                                    : config_.default_breaker_halt_ns;
+      inst.status = InstrumentStatus::kHalted;
+      inst.breaker_halted = true;
+      inst.resume_at = timestamp_ + halt_ns;
+      Event& e = new_event(EventType::kInstrumentStatus);
+      e.instrument_status.instrument = inst.id;
+      e.instrument_status.status = InstrumentStatus::kHalted;
+      return;
+    }
     case MatchEnd::kExhausted:
       break;
   }
@@ -433,7 +482,16 @@ void ReferenceMatcher::finish(Instrument& inst, Order& taker, const MatchResult&
 // The spec's definition, taken literally: run the order as IOC on a copy of
 // the whole state and see whether it fills completely.
 bool ReferenceMatcher::fok_fillable(const Instrument& inst, const Order& taker) const {
-  ReferenceMatcher trial = *this;
+  // Only the books take part in matching: the trial copies the instruments
+  // and ids, not the accounts, and settles nothing.
+  ReferenceMatcher trial(config_);
+  trial.trial_ = true;
+  trial.instruments_ = instruments_;
+  trial.next_order_id_ = next_order_id_;
+  trial.next_trade_id_ = next_trade_id_;
+  trial.next_arrival_ = next_arrival_;
+  trial.seq_ = seq_;
+  trial.timestamp_ = timestamp_;
   std::vector<Event> discarded;
   trial.out_ = &discarded;
   Order ioc = taker;
@@ -454,7 +512,8 @@ void ReferenceMatcher::rest(Instrument& inst, Order o) {
 // Elects stops from the trade prices printed since the previous check, runs
 // the elected group farthest-first-then-oldest, and repeats (cascade).
 void ReferenceMatcher::check_stops(Instrument& inst) {
-  while (inst.printed) {
+  // A halted instrument (circuit breaker) postpones its elections to the resume.
+  while (inst.printed && inst.status == InstrumentStatus::kTrading) {
     inst.printed = false;
     const Price high = inst.high;
     const Price low = inst.low;
@@ -475,13 +534,41 @@ void ReferenceMatcher::check_stops(Instrument& inst) {
       if (a.stop_priority != b.stop_priority) return a.stop_priority < b.stop_priority;
       return a.id < b.id;
     });
-    for (Order& s : group) {
+    // The group waits in `pending` (still open, still holding) until each runs.
+    inst.pending = group;
+    while (!inst.pending.empty()) {
+      if (inst.status != InstrumentStatus::kTrading) {
+        // The breaker halted the instrument: the rest of the group goes back
+        // to the stop book, and the prices that elected it are kept so that
+        // the resume elects it again.
+        for (const Order& s : inst.pending) inst.stops.push_back(s);
+        inst.pending.clear();
+        inst.high = inst.printed ? std::max(inst.high, high) : high;
+        inst.low = inst.printed ? std::min(inst.low, low) : low;
+        inst.printed = true;
+        return;
+      }
+      Order s = inst.pending.front();
       Event& e = new_event(EventType::kStopTriggered);
       e.stop_triggered.order_id = s.id;
       e.stop_triggered.account = s.account;
       e.stop_triggered.instrument = s.instrument;
       e.stop_triggered.last_price = last;
       s.triggered = true;
+      if (config_.accounts && !trial_ && s.type == OrderType::kStop && s.side == Side::kBuy) {
+        // Its hold moves from the band of its stop price to the band it will
+        // use (from the last price now); s is still pending, so "available"
+        // already excludes its old hold.
+        const Int128 old_need = need(inst, static_cast<Price>(band_high(inst, s.stop_price)), s.leaves);
+        const Int128 new_need =
+            need(inst, static_cast<Price>(band_high(inst, last_or_reference(inst))), s.leaves);
+        if (new_need - old_need > available(s.account, kCashAsset)) {
+          inst.pending.erase(inst.pending.begin());
+          emit_cancelled(s, CancelReason::kInsufficientFunds, s.leaves);
+          continue;
+        }
+      }
+      inst.pending.erase(inst.pending.begin());
       execute(inst, s);
     }
   }
@@ -539,7 +626,13 @@ RejectReason ReferenceMatcher::check_replace(const Replace& c) {
 }
 
 void ReferenceMatcher::replace(const Replace& c) {
-  const RejectReason reason = check_replace(c);
+  RejectReason reason = check_replace(c);
+  if (reason == RejectReason::kNone && config_.accounts) {
+    const Order& o = find_open(c.order_id)->order();
+    reason = check_risk_replace(o, c.price != 0 ? c.price : o.price,
+                                c.stop_price != 0 ? c.stop_price : o.stop_price,
+                                c.quantity != 0 ? c.quantity : o.quantity);
+  }
   if (reason != RejectReason::kNone) {
     emit_rejected(CommandType::kReplace, reason, c.account, c.order_id, {});
     return;
@@ -589,7 +682,8 @@ void ReferenceMatcher::mass_cancel(const MassCancel& c) {
   RejectReason reason = RejectReason::kNone;
   if (c.instrument != 0 && find_instrument(c.instrument) == nullptr) {
     reason = RejectReason::kUnknownSymbol;
-  } else if (c.account == 0 || c.account > config_.max_accounts) {
+  } else if (c.account == 0 || c.account > config_.max_accounts ||
+             (config_.accounts && find_account(c.account) == nullptr)) {
     reason = RejectReason::kUnknownAccount;
   }
   if (reason != RejectReason::kNone) {
@@ -622,6 +716,471 @@ void ReferenceMatcher::end_of_day() {
   }
   Event& e = new_event(EventType::kDayEnded);
   e.day_ended.expired = static_cast<std::uint32_t>(ids.size());
+}
+
+// ---------------------------------------------------------------------------
+// Accounts mode: account commands
+
+void ReferenceMatcher::create_account(const CreateAccount& c) {
+  if (c.type != AccountType::kCash) {
+    emit_rejected(CommandType::kCreateAccount, RejectReason::kUnsupportedAccountType, 0, 0, {});
+    return;
+  }
+  Account a;
+  a.exists = true;
+  accounts_.push_back(a);
+  Event& e = new_event(EventType::kAccountCreated);
+  e.account_created.account = static_cast<AccountId>(accounts_.size());
+  e.account_created.spec.label = c.label;
+  e.account_created.spec.type = c.type;
+}
+
+void ReferenceMatcher::transfer(CommandType kind, const Transfer& c) {
+  const bool deposit = kind == CommandType::kDeposit;
+  Account* a = find_account(c.account);
+  RejectReason reason = RejectReason::kNone;
+  if (a == nullptr) {
+    reason = RejectReason::kUnknownAccount;
+  } else if (c.asset != kCashAsset && find_instrument(c.asset) == nullptr) {
+    reason = RejectReason::kInvalidAsset;
+  } else if (c.amount <= 0) {
+    reason = RejectReason::kInvalidAmount;
+  } else if (!deposit && c.amount > available(c.account, c.asset)) {
+    reason = RejectReason::kInsufficientAvailable;
+  } else {
+    const Int128 account_after = Int128(total_of(*a, c.asset)) + (deposit ? c.amount : -Int128(c.amount));
+    const Int128 external_after =
+        Int128(total_of(external_account_, c.asset)) + (deposit ? -Int128(c.amount) : c.amount);
+    if (account_after > kInt64Max || account_after < kInt64Min || external_after > kInt64Max ||
+        external_after < kInt64Min) {
+      reason = RejectReason::kBalanceOverflow;
+    }
+  }
+  if (reason != RejectReason::kNone) {
+    emit_rejected(kind, reason, c.account, 0, {});
+    return;
+  }
+  Amount& total = total_of(*a, c.asset);
+  if (c.asset != kCashAsset) {
+    // Positions: deposited shares enter at the reference price, withdrawn
+    // ones leave at their average cost.
+    const Instrument& inst = *find_instrument(c.asset);
+    Int128& cost = a->cost[c.asset];
+    if (deposit) {
+      cost += notional(inst, inst.spec.reference_price, c.amount);
+    } else {
+      cost -= cost * c.amount / total;
+    }
+  }
+  total = deposit ? total + c.amount : total - c.amount;
+  Amount& external = total_of(external_account_, c.asset);
+  external = deposit ? external - c.amount : external + c.amount;
+
+  Event& e = new_event(EventType::kTransferred);
+  e.transferred.kind = kind;
+  e.transferred.account = c.account;
+  e.transferred.asset = c.asset;
+  e.transferred.amount = c.amount;
+  e.transferred.total_after = total;
+}
+
+void ReferenceMatcher::set_account_limits(const SetAccountLimits& c) {
+  Account* a = find_account(c.account);
+  RejectReason reason = RejectReason::kNone;
+  if (a == nullptr) {
+    reason = RejectReason::kUnknownAccount;
+  } else if (c.max_order_quantity < 0 || c.max_order_notional < 0) {
+    reason = RejectReason::kInvalidLimits;
+  }
+  if (reason != RejectReason::kNone) {
+    emit_rejected(CommandType::kSetAccountLimits, reason, c.account, 0, {});
+    return;
+  }
+  a->limits = c;
+  Event& e = new_event(EventType::kLimitsSet);
+  e.limits_set.command = CommandType::kSetAccountLimits;
+  e.limits_set.target = c.account;
+}
+
+void ReferenceMatcher::set_instrument_limits(const SetInstrumentLimits& c) {
+  Instrument* inst = find_instrument(c.instrument);
+  RejectReason reason = RejectReason::kNone;
+  if (inst == nullptr) {
+    reason = RejectReason::kUnknownSymbol;
+  } else if (c.collar_bps < 0 || c.breaker_bps < 0 || c.max_order_quantity < 0 ||
+             c.max_order_notional < 0 || c.breaker_halt_ns < 0) {
+    reason = RejectReason::kInvalidLimits;
+  }
+  if (reason != RejectReason::kNone) {
+    emit_rejected(CommandType::kSetInstrumentLimits, reason, 0, 0, {});
+    return;
+  }
+  inst->limits = c;
+  Event& e = new_event(EventType::kLimitsSet);
+  e.limits_set.command = CommandType::kSetInstrumentLimits;
+  e.limits_set.target = c.instrument;
+}
+
+void ReferenceMatcher::set_kill_switch(const SetKillSwitch& c) {
+  Account* a = find_account(c.account);
+  if (a == nullptr) {
+    emit_rejected(CommandType::kSetKillSwitch, RejectReason::kUnknownAccount, c.account, 0, {});
+    return;
+  }
+  a->killed = c.enabled;
+  std::vector<OrderId> ids;
+  if (c.enabled) {
+    for (const Order* o : open_orders_by_id()) {
+      if (o->account == c.account) ids.push_back(o->id);
+    }
+  }
+  for (OrderId id : ids) close_open_order(id, CancelReason::kKillSwitch);
+  Event& e = new_event(EventType::kKillSwitch);
+  e.kill_switch.account = c.account;
+  e.kill_switch.enabled = c.enabled;
+  e.kill_switch.cancelled = static_cast<std::uint32_t>(ids.size());
+}
+
+// The first command at or after the end of a breaker halt resumes the
+// instrument, then runs the stop elections the halt postponed.
+void ReferenceMatcher::resume_due_instruments() {
+  for (Instrument& inst : instruments_) {
+    if (!inst.breaker_halted || timestamp_ < inst.resume_at) continue;
+    inst.breaker_halted = false;
+    inst.status = InstrumentStatus::kTrading;
+    Event& e = new_event(EventType::kInstrumentStatus);
+    e.instrument_status.instrument = inst.id;
+    e.instrument_status.status = InstrumentStatus::kTrading;
+    check_stops(inst);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Accounts mode: pre-trade risk
+
+RejectReason ReferenceMatcher::check_rate(Account& a) {
+  const std::int64_t window = timestamp_ / 1'000'000'000;
+  if (a.rate_window != window) {
+    a.rate_window = window;
+    a.rate_count = 0;
+  }
+  ++a.rate_count;
+  const std::uint32_t limit = a.limits.max_orders_per_second != 0
+                                  ? a.limits.max_orders_per_second
+                                  : config_.default_max_orders_per_second;
+  return a.rate_count > limit ? RejectReason::kRateLimited : RejectReason::kNone;
+}
+
+namespace {
+// |price - center| more than bps of center.
+bool outside(Int128 price, Int128 center, std::int32_t bps) {
+  const Int128 distance = price > center ? price - center : center - price;
+  return distance * 10000 > center * bps;
+}
+}  // namespace
+
+RejectReason ReferenceMatcher::check_risk_new(const NewOrder& c) {
+  using R = RejectReason;
+  Account& a = *find_account(c.account);
+  const Instrument& inst = *find_instrument(c.instrument);
+  if (a.killed) return R::kAccountDisabled;
+  if (check_rate(a) != R::kNone) return R::kRateLimited;
+  const std::uint32_t max_open =
+      a.limits.max_open_orders != 0 ? a.limits.max_open_orders : config_.default_max_open_orders;
+  if (open_orders_of(c.account) + 1 > max_open) return R::kTooManyOpenOrders;
+  const bool buy = c.side == Side::kBuy;
+  const Int128 ref = last_or_reference(inst);
+  const Price band_edge = static_cast<Price>(buy ? band_high(inst, ref) : band_low(inst, ref));
+  Int128 value = 0;
+  if (c.quote_quantity != 0) {
+    value = Int128(c.quote_quantity) * cash_multiplier(inst);
+  } else if (c.type == OrderType::kLimit || c.type == OrderType::kStopLimit) {
+    value = notional(inst, c.price, c.quantity);
+  } else if (c.type == OrderType::kStop) {
+    value = notional(inst, c.stop_price, c.quantity);
+  } else {
+    value = notional(inst, band_edge, c.quantity);
+  }
+  // The notional in cash must itself be an amount (docs/design.md, "Numbers").
+  // The spec does not place this check; the engine does it here, between
+  // risk checks 3 and 4.
+  if (value > kInt64Max) return R::kValueOverflow;
+  if (inst.limits.max_order_quantity != 0 && c.quantity > inst.limits.max_order_quantity) {
+    return R::kOrderQuantityTooLarge;
+  }
+  if (a.limits.max_order_quantity != 0 && c.quantity > a.limits.max_order_quantity) {
+    return R::kOrderQuantityTooLarge;
+  }
+  if (inst.limits.max_order_notional != 0 && value > inst.limits.max_order_notional) {
+    return R::kOrderNotionalTooLarge;
+  }
+  if (a.limits.max_order_notional != 0 && value > a.limits.max_order_notional) {
+    return R::kOrderNotionalTooLarge;
+  }
+  const std::int32_t collar =
+      inst.limits.collar_bps != 0 ? inst.limits.collar_bps : config_.default_collar_bps;
+  if (c.type == OrderType::kLimit && outside(c.price, ref, collar)) return R::kPriceOutsideCollar;
+  if (c.type == OrderType::kStopLimit && outside(c.price, c.stop_price, collar)) {
+    return R::kPriceOutsideCollar;
+  }
+  if (!buy) {
+    return c.quantity > available(c.account, c.instrument) ? R::kInsufficientShares : R::kNone;
+  }
+  Int128 required = 0;
+  if (c.quote_quantity != 0) {
+    const Int128 q = Int128(c.quote_quantity) * cash_multiplier(inst);
+    const std::int32_t b = std::max({inst.spec.maker_fee_bps, inst.spec.taker_fee_bps, 0});
+    required = q + q * b / 10000;
+  } else if (c.type == OrderType::kLimit || c.type == OrderType::kStopLimit) {
+    required = need(inst, c.price, c.quantity);
+  } else if (c.type == OrderType::kStop) {
+    required = need(inst, static_cast<Price>(band_high(inst, c.stop_price)), c.quantity);
+  } else {
+    required = need(inst, band_edge, c.quantity);
+  }
+  return required > available(c.account, kCashAsset) ? R::kInsufficientFunds : R::kNone;
+}
+
+RejectReason ReferenceMatcher::check_risk_replace(const Order& o, Price price, Price stop_price,
+                                                  Quantity quantity) {
+  using R = RejectReason;
+  Account& a = *find_account(o.account);
+  const Instrument& inst = *find_instrument(o.instrument);
+  if (a.killed) return R::kAccountDisabled;
+  if (check_rate(a) != R::kNone) return R::kRateLimited;
+  const Int128 value = o.type == OrderType::kStop ? notional(inst, stop_price, quantity)
+                                                  : notional(inst, price, quantity);
+  if (value > kInt64Max) return R::kValueOverflow;
+  if (inst.limits.max_order_quantity != 0 && quantity > inst.limits.max_order_quantity) {
+    return R::kOrderQuantityTooLarge;
+  }
+  if (a.limits.max_order_quantity != 0 && quantity > a.limits.max_order_quantity) {
+    return R::kOrderQuantityTooLarge;
+  }
+  if (inst.limits.max_order_notional != 0 && value > inst.limits.max_order_notional) {
+    return R::kOrderNotionalTooLarge;
+  }
+  if (a.limits.max_order_notional != 0 && value > a.limits.max_order_notional) {
+    return R::kOrderNotionalTooLarge;
+  }
+  const std::int32_t collar =
+      inst.limits.collar_bps != 0 ? inst.limits.collar_bps : config_.default_collar_bps;
+  if (o.type == OrderType::kLimit && outside(price, last_or_reference(inst), collar)) {
+    return R::kPriceOutsideCollar;
+  }
+  if (o.type == OrderType::kStopLimit && outside(price, stop_price, collar)) {
+    return R::kPriceOutsideCollar;
+  }
+  Order changed = o;
+  changed.price = price;
+  changed.stop_price = stop_price;
+  changed.leaves = quantity - (o.quantity - o.leaves);
+  changed.quantity = quantity;
+  const Int128 increase = requirement(inst, changed) - requirement(inst, o);
+  const AssetId asset = o.side == Side::kBuy ? kCashAsset : o.instrument;
+  if (increase > 0 && increase > available(o.account, asset)) {
+    return o.side == Side::kBuy ? R::kInsufficientFunds : R::kInsufficientShares;
+  }
+  return R::kNone;
+}
+
+// ---------------------------------------------------------------------------
+// Accounts mode: money
+
+ReferenceMatcher::Account* ReferenceMatcher::find_account(AccountId id) {
+  if (id == 0 || id > accounts_.size()) return nullptr;
+  return &accounts_[id - 1];
+}
+
+const ReferenceMatcher::Account* ReferenceMatcher::find_account(AccountId id) const {
+  if (id == 0 || id > accounts_.size()) return nullptr;
+  return &accounts_[id - 1];
+}
+
+Amount& ReferenceMatcher::total_of(Account& a, AssetId asset) {
+  const std::size_t n = instruments_.size() + 1;
+  if (a.total.size() < n) a.total.resize(n, 0);
+  if (a.cost.size() < n) a.cost.resize(n, 0);
+  if (a.realized.size() < n) a.realized.resize(n, 0);
+  return a.total[asset];
+}
+
+Int128 ReferenceMatcher::cash_multiplier(const Instrument& inst) const {
+  return pow10(config_.cash_scale - inst.spec.price_scale);
+}
+
+Int128 ReferenceMatcher::notional(const Instrument& inst, Price price, Quantity qty) const {
+  return Int128(price) * qty / pow10(inst.spec.quantity_scale) * cash_multiplier(inst);
+}
+
+Int128 ReferenceMatcher::need(const Instrument& inst, Price price, Quantity qty) const {
+  const Int128 n = notional(inst, price, qty);
+  const std::int32_t b = std::max({inst.spec.maker_fee_bps, inst.spec.taker_fee_bps, 0});
+  return n + n * b / 10000;
+}
+
+Int128 ReferenceMatcher::band_high(const Instrument& inst, Int128 ref) {
+  const Price tick = inst.spec.tick_size;
+  const Int128 offset = ref * inst.spec.market_band_bps / 10000;
+  return (ref + offset) / tick * tick;
+}
+
+Int128 ReferenceMatcher::band_low(const Instrument& inst, Int128 ref) {
+  const Price tick = inst.spec.tick_size;
+  const Int128 offset = ref * inst.spec.market_band_bps / 10000;
+  return std::max<Int128>((ref - offset + tick - 1) / tick * tick, tick);
+}
+
+Price ReferenceMatcher::last_or_reference(const Instrument& inst) {
+  return inst.last != 0 ? inst.last : inst.spec.reference_price;
+}
+
+Int128 ReferenceMatcher::requirement(const Instrument& inst, const Order& o) const {
+  if (o.side == Side::kSell) return o.leaves;
+  if (o.quote) {
+    const Int128 q = Int128(o.leaves) * cash_multiplier(inst);
+    const std::int32_t b = std::max({inst.spec.maker_fee_bps, inst.spec.taker_fee_bps, 0});
+    return q + q * b / 10000;
+  }
+  switch (o.type) {
+    case OrderType::kLimit:
+    case OrderType::kStopLimit:
+      return need(inst, o.price, o.leaves);
+    case OrderType::kStop:
+      // Only untriggered stops are ever open between matching steps.
+      return need(inst, static_cast<Price>(band_high(inst, o.stop_price)), o.leaves);
+    case OrderType::kMarket:
+      break;
+  }
+  return 0;  // market orders are never open
+}
+
+Int128 ReferenceMatcher::held(AccountId account, AssetId asset) const {
+  Int128 sum = 0;
+  for (const Instrument& inst : instruments_) {
+    if (asset != kCashAsset && inst.id != asset) continue;
+    for (const std::vector<Order>* list : {&inst.bids, &inst.asks, &inst.stops, &inst.pending}) {
+      for (const Order& o : *list) {
+        if (o.account != account) continue;
+        if ((asset == kCashAsset) != (o.side == Side::kBuy)) continue;
+        sum += requirement(inst, o);
+      }
+    }
+  }
+  return sum;
+}
+
+Int128 ReferenceMatcher::available(AccountId account, AssetId asset) const {
+  const Account* a = find_account(account);
+  if (a == nullptr) return 0;
+  const Amount total = asset < a->total.size() ? a->total[asset] : 0;
+  return Int128(total) - held(account, asset);
+}
+
+std::size_t ReferenceMatcher::open_orders_of(AccountId account) const {
+  std::size_t n = 0;
+  for (const Instrument& inst : instruments_) {
+    for (const std::vector<Order>* list : {&inst.bids, &inst.asks, &inst.stops, &inst.pending}) {
+      for (const Order& o : *list) n += o.account == account ? 1 : 0;
+    }
+  }
+  return n;
+}
+
+bool ReferenceMatcher::breaker_stops(const Instrument& inst, Price price) const {
+  const std::int32_t bps =
+      inst.limits.breaker_bps != 0 ? inst.limits.breaker_bps : config_.default_breaker_bps;
+  return outside(price, inst.spec.reference_price, bps);
+}
+
+// The posting of one trade, right after its Trade event.
+void ReferenceMatcher::settle(Instrument& inst, const Order& maker, const Order& taker,
+                              Price price, Quantity qty, TradeId trade_id) {
+  const Int128 n = notional(inst, price, qty);
+  const Int128 maker_fee = n * inst.spec.maker_fee_bps / 10000;  // truncates toward zero
+  const Int128 taker_fee = n * inst.spec.taker_fee_bps / 10000;
+  const bool taker_buys = taker.side == Side::kBuy;
+  const AccountId buyer_id = taker_buys ? taker.account : maker.account;
+  const AccountId seller_id = taker_buys ? maker.account : taker.account;
+  const Int128 buyer_fee = taker_buys ? taker_fee : maker_fee;
+  const Int128 seller_fee = taker_buys ? maker_fee : taker_fee;
+  Account& buyer = *find_account(buyer_id);
+  Account& seller = *find_account(seller_id);
+
+  total_of(buyer, kCashAsset) = static_cast<Amount>(total_of(buyer, kCashAsset) - n - buyer_fee);
+  total_of(seller, kCashAsset) =
+      static_cast<Amount>(total_of(seller, kCashAsset) + n - seller_fee);
+  total_of(fee_account_, kCashAsset) =
+      static_cast<Amount>(total_of(fee_account_, kCashAsset) + buyer_fee + seller_fee);
+
+  const Amount seller_shares = total_of(seller, inst.id);
+  const Int128 removed = seller.cost[inst.id] * qty / seller_shares;
+  seller.cost[inst.id] -= removed;
+  seller.realized[inst.id] += n - removed;
+  buyer.cost[inst.id] += n;
+  total_of(seller, inst.id) -= qty;
+  total_of(buyer, inst.id) += qty;
+
+  Event& e = new_event(EventType::kSettled);
+  e.settled.trade_id = trade_id;
+  e.settled.instrument = inst.id;
+  e.settled.buyer = buyer_id;
+  e.settled.seller = seller_id;
+  e.settled.quantity = qty;
+  e.settled.notional = static_cast<Amount>(n);
+  e.settled.buyer_fee = static_cast<Amount>(buyer_fee);
+  e.settled.seller_fee = static_cast<Amount>(seller_fee);
+}
+
+std::optional<BalanceView> ReferenceMatcher::balance(AccountId account, AssetId asset) const {
+  if (!config_.accounts) return std::nullopt;
+  if (asset != kCashAsset && find_instrument(asset) == nullptr) return std::nullopt;
+  const Account* a = account == kFeeAccount        ? &fee_account_
+                     : account == kExternalAccount ? &external_account_
+                                                   : find_account(account);
+  if (a == nullptr) return std::nullopt;
+  const Amount total = asset < a->total.size() ? a->total[asset] : 0;
+  const bool system = account == kFeeAccount || account == kExternalAccount;
+  const Amount h = system ? 0 : static_cast<Amount>(held(account, asset));
+  return BalanceView{total, h, total - h};
+}
+
+std::optional<PositionView> ReferenceMatcher::position(AccountId account,
+                                                       InstrumentId instrument) const {
+  const Account* a = find_account(account);
+  const Instrument* inst = find_instrument(instrument);
+  if (!config_.accounts || a == nullptr || inst == nullptr) return std::nullopt;
+  const Quantity q = instrument < a->total.size() ? a->total[instrument] : 0;
+  const Int128 cost = instrument < a->cost.size() ? a->cost[instrument] : 0;
+  const Int128 realized = instrument < a->realized.size() ? a->realized[instrument] : 0;
+  PositionView v{};
+  v.quantity = q;
+  v.cost = clamp64(cost);
+  v.realized_pnl = clamp64(realized);
+  v.unrealized_pnl = clamp64(notional(*inst, last_or_reference(*inst), q) - cost);
+  v.average_cost = q > 0 ? clamp64(cost * pow10(inst->spec.quantity_scale) /
+                                   (cash_multiplier(*inst) * q))
+                         : 0;
+  return v;
+}
+
+std::string ReferenceMatcher::check_conservation() const {
+  std::ostringstream s;
+  for (AssetId asset = 0; asset <= instruments_.size(); ++asset) {
+    Int128 sum = 0;
+    auto total = [asset](const Account& a) { return asset < a.total.size() ? a.total[asset] : 0; };
+    sum += total(fee_account_) + total(external_account_);
+    for (AccountId id = 1; id <= accounts_.size(); ++id) {
+      const Account& a = accounts_[id - 1];
+      sum += total(a);
+      if (total(a) < 0 || Int128(total(a)) - held(id, asset) < 0) {
+        s << "reference: account " << id << " asset " << asset << " total " << total(a)
+          << " held " << static_cast<std::int64_t>(held(id, asset)) << "; ";
+      }
+    }
+    if (sum != 0) s << "reference: asset " << asset << " sums to " << static_cast<std::int64_t>(sum) << "; ";
+  }
+  return s.str();
 }
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,214 @@
+// OrderTracker: the state of every order as the API shows it, built from the
+// engine's events alone (never by asking the engine).
+//
+// Batches. The engine emits all events of one command together, and some
+// facts are only known once the command is over: a quote-quantity market buy
+// that spent what it could ends with no event at all ("complete if it
+// traded", docs/design.md). So the caller hands over the events of one
+// command as a batch, apply_batch(events); at the end of the batch every
+// order touched by it that cannot rest (MARKET, IOC, FOK, a triggered STOP)
+// and is still open is closed: FILLED if it traded, else CANCELLED without
+// a reason (the engine always emits a Cancelled in that case, so this is a
+// safety net). apply(event) is the one-event form: it closes the open batch
+// itself when an event of another command (another seq) arrives, and
+// finish_batch() closes it explicitly.
+//
+// Status. Accepted: NEW, or PENDING_TRIGGER for STOP / STOP_LIMIT until
+// StopTriggered (then NEW). A Trade moves maker and taker to FILLED when
+// their leaves reach 0, else PARTIALLY_FILLED. Cancelled: CANCELLED with its
+// reason (even after partial fills). Reduced and Replaced change quantity,
+// leaves and prices but not the status. A Rejected NewOrder yields a
+// REJECTED update (no order id, not stored) for the POST response.
+//
+// Fills carry price, quantity, liquidity (MAKER/TAKER) and the fee of that
+// side from the Settled event that follows each Trade in accounts mode
+// (cash scale; 0 in matching-only mode, where there is no Settled).
+//
+// Average fill price. OrderState keeps the exact rational
+// filled_value / filled, where filled_value = Σ price × quantity (128 bits).
+// average_fill_price() reports it at the instrument's price scale rounded to
+// the nearest unit, halves rounded up (prices are positive, so "up" is away
+// from zero): fills of 1 @ 100.00 and 1 @ 100.05 average to 100.03.
+//
+// Memory bounds (OrderTrackerConfig):
+//  - open orders are always kept (the engine bounds them);
+//  - closed orders (FILLED, CANCELLED) are kept for lookup in close order
+//    and evicted oldest-closed first at the end of a batch, when there are
+//    more than max_closed_orders of them or when they closed more than
+//    closed_retention_ns (event time) before the batch's timestamp;
+//  - each order keeps its most recent max_fills_per_order fills (its totals,
+//    fill_count and average price always cover all of them);
+//  - each account keeps its most recent max_fills_per_account fills.
+//
+// Thread-safety: none; one thread (the dispatch thread) owns a tracker.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <set>
+#include <span>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/event.h"
+
+namespace stox::marketdata {
+
+enum class OrderStatus : std::uint8_t {
+  kNew = 1,
+  kPartiallyFilled = 2,
+  kFilled = 3,
+  kCancelled = 4,
+  kRejected = 5,
+  kPendingTrigger = 6,
+};
+
+enum class Liquidity : std::uint8_t { kMaker = 1, kTaker = 2 };
+
+struct Fill {
+  TradeId trade_id = 0;
+  OrderId order_id = 0;
+  AccountId account = 0;
+  InstrumentId instrument = 0;
+  Side side{};
+  Price price = 0;
+  Quantity quantity = 0;
+  Amount fee = 0;  // cash scale; negative for a maker rebate
+  Liquidity liquidity{};
+  Timestamp time = 0;
+};
+
+struct OrderState {
+  OrderId id = 0;  // 0 for a rejected order
+  AccountId account = 0;
+  InstrumentId instrument = 0;
+  ClientOrderId client_order_id{};
+  Side side{};
+  OrderType type{};
+  TimeInForce time_in_force{};
+  bool post_only = false;
+  bool triggered = false;  // a stop that has been elected
+  OrderStatus status = OrderStatus::kNew;
+  CancelReason cancel_reason{};  // 0 unless CANCELLED with a reason
+  RejectReason reject_reason = RejectReason::kNone;
+  Price price = 0;
+  Price stop_price = 0;
+  Quantity quantity = 0;  // current total: replaces and self-trade decrements change it
+  Amount quote_quantity = 0;  // quote-quantity market buy: cash to spend, at price scale
+  Quantity display_quantity = 0;
+  Quantity leaves = 0;  // unspent cash for a quote-quantity order
+  Quantity filled = 0;
+  Int128 filled_value = 0;  // Σ price × quantity over all fills
+  Amount fees = 0;          // Σ fees over all fills, cash scale
+  std::uint32_t fill_count = 0;
+  Timestamp created_at = 0;  // timestamp of the Accepted (or Rejected) event
+  Timestamp updated_at = 0;
+
+  bool is_open() const {
+    return status == OrderStatus::kNew || status == OrderStatus::kPartiallyFilled ||
+           status == OrderStatus::kPendingTrigger;
+  }
+  // Nearest price-scale value of filled_value / filled, halves up; nullopt
+  // before the first fill.
+  std::optional<Price> average_fill_price() const;
+};
+
+struct TrackedOrder {
+  OrderState state;
+  std::deque<Fill> fills;  // oldest first; the most recent max_fills_per_order
+};
+
+// One order's change within a batch: its state at the end of the batch and
+// the fills the batch added (for the orders WebSocket channel). Updates are
+// listed in the order the batch first touched their orders.
+struct OrderUpdate {
+  OrderState state;
+  std::vector<Fill> fills;
+};
+
+// A rejected command of the batch (NewOrder, Cancel, Replace, ...), for the
+// REST response.
+struct CommandReject {
+  CommandType command{};
+  RejectReason reason = RejectReason::kNone;
+  AccountId account = 0;
+  OrderId order_id = 0;  // Cancel/Replace target
+  ClientOrderId client_order_id{};
+  Timestamp time = 0;
+};
+
+struct OrderTrackerConfig {
+  std::size_t max_closed_orders = 100'000;
+  Timestamp closed_retention_ns = 24LL * 3600 * 1'000'000'000;  // 0 = no time limit
+  std::size_t max_fills_per_order = 100;
+  std::size_t max_fills_per_account = 1000;
+};
+
+class OrderTracker {
+ public:
+  explicit OrderTracker(const OrderTrackerConfig& config = {});
+
+  // REQUIRES: `events` are all the events of one command, in engine order.
+  void apply_batch(std::span<const Event> events);
+  // One event; closes the open batch first if `e` belongs to another command.
+  void apply(const Event& e);
+  // Ends the open batch (no-op if none): finalises orders that cannot rest,
+  // fills updates(), evicts closed orders.
+  void finish_batch();
+
+  // Changes and rejects of the last finished batch (an open batch collects
+  // its own until it finishes).
+  const std::vector<OrderUpdate>& updates() const { return updates_; }
+  const std::vector<CommandReject>& rejects() const { return rejects_; }
+
+  // nullptr if unknown or evicted. Valid until the next apply.
+  const TrackedOrder* find(OrderId id) const;
+  // The account's open orders, ascending order id; instrument 0 = all.
+  std::vector<const TrackedOrder*> open_orders(AccountId account,
+                                              InstrumentId instrument = 0) const;
+  // The account's most recent fills, oldest first.
+  const std::deque<Fill>& fills(AccountId account) const;
+
+  std::size_t open_count() const { return orders_.size() - closed_.size(); }
+  std::size_t closed_count() const { return closed_.size(); }
+
+ private:
+  void begin_batch(const Event& first);
+  void apply_event(const Event& e);
+  void on_accepted(const Event& e);
+  void on_rejected(const Event& e);
+  void on_trade(const Event& e);
+  void on_settled(const Event& e);
+  void on_cancelled(const Event& e);
+  void add_fill(OrderId id, const Fill& fill, Quantity leaves_after);
+  void patch_fee(OrderId id, TradeId trade, Amount fee);
+  TrackedOrder* touch(OrderId id, Timestamp t);
+  void close(OrderState& s, OrderStatus status, Timestamp t);
+  void finalise_unrestable(Timestamp t);
+  void evict(Timestamp now);
+
+  OrderTrackerConfig config_;
+  std::unordered_map<OrderId, TrackedOrder> orders_;
+  std::unordered_map<AccountId, std::set<OrderId>> open_by_account_;
+  std::unordered_map<AccountId, std::deque<Fill>> fills_by_account_;
+  std::deque<std::pair<OrderId, Timestamp>> closed_;  // (id, closed at), oldest first
+
+  // The open batch.
+  bool batch_open_ = false;
+  SeqNo batch_seq_ = 0;
+  Timestamp batch_time_ = 0;
+  std::unordered_map<OrderId, std::size_t> batch_index_;  // order id -> index in pending_
+  TradeEvent last_trade_{};  // for the Settled that follows it
+  std::vector<OrderUpdate> pending_;  // of the open batch
+  std::vector<CommandReject> pending_rejects_;
+  std::vector<OrderUpdate> updates_;  // of the last finished batch
+  std::vector<CommandReject> rejects_;
+};
+
+std::string_view to_string(OrderStatus s);
+std::string_view to_string(Liquidity l);
+
+}  // namespace stox::marketdata
