@@ -7,9 +7,11 @@
 #   make tidy       clang-tidy over every source file (config: .clang-tidy); any finding fails
 BUILD      ?= build/release
 ASAN_BUILD ?= build/asan
+FUZZ_BUILD ?= build/fuzz
+FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 
-.PHONY: run test build configure deps bench test-asan tidy clean
+.PHONY: run test build configure deps bench test-asan fuzz tidy clean
 
 deps:
 	@scripts/install-deps.sh
@@ -39,6 +41,16 @@ test-asan: deps
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
 # Needs only compile_commands.json (written at configure time), not a build.
+# libFuzzer (clang 14) with ASan + UBSan: arbitrary bytes as engine commands,
+# for FUZZ_SECONDS; the corpus is kept in $(FUZZ_BUILD)/corpus.
+fuzz: deps
+	@cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=clang++ -DSTOX_SANITIZE=ON -DSTOX_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target engine_fuzz
+	@mkdir -p $(FUZZ_BUILD)/corpus
+	$(FUZZ_BUILD)/src/core/engine_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=9600 \
+	  $(FUZZ_BUILD)/corpus
+
 tidy: configure
 	run-clang-tidy -p $(BUILD) -quiet -j $(JOBS) '^$(CURDIR)/src/'
 
