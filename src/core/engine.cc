@@ -195,10 +195,12 @@ const Instrument* Engine::Impl::instrument(InstrumentId id) const {
   return (id >= 1 && id <= instruments.size()) ? &instruments[id - 1] : nullptr;
 }
 
-// Order ids are assigned sequentially, so the id itself spreads them over the
-// table better than any hash: live orders of a window of ids never collide.
+// Order ids are hashed even though they are sequential: keyed by the raw id,
+// one old resting order in the slot the current window of ids wraps onto
+// shifts every later id by one, and under linear probing the whole window
+// becomes a single cluster (replay of 10 M commands fell to 0.09 M/s).
 std::uint32_t Engine::Impl::find_order(OrderId id) const {
-  return ids.find(id, [&](std::uint32_t s) { return orders[s].id == id; });
+  return ids.find(mix_hash(id), [&](std::uint32_t s) { return orders[s].id == id; });
 }
 
 std::uint32_t Engine::Impl::find_client_id(AccountId account, const ClientOrderId& cid) const {
@@ -223,7 +225,7 @@ bool Engine::Impl::account_exists(AccountId a) const {
 void Engine::Impl::register_order(std::uint32_t slot) {
   Order& o = orders[slot];
   o.registered = true;
-  ids.insert(o.id, slot, [&](std::uint32_t s) { return orders[s].id; });
+  ids.insert(mix_hash(o.id), slot, [&](std::uint32_t s) { return mix_hash(orders[s].id); });
   if (!o.client_order_id.empty()) {
     client_ids.insert(hash_client_id(o.account, o.client_order_id), slot, [&](std::uint32_t s) {
       return hash_client_id(orders[s].account, orders[s].client_order_id);
@@ -241,7 +243,7 @@ void Engine::Impl::register_order(std::uint32_t slot) {
 
 void Engine::Impl::unregister_order(std::uint32_t slot) {
   Order& o = orders[slot];
-  ids.erase(o.id, slot, [&](std::uint32_t s) { return orders[s].id; });
+  ids.erase(mix_hash(o.id), slot, [&](std::uint32_t s) { return mix_hash(orders[s].id); });
   if (!o.client_order_id.empty()) {
     client_ids.erase(hash_client_id(o.account, o.client_order_id), slot, [&](std::uint32_t s) {
       return hash_client_id(orders[s].account, orders[s].client_order_id);

@@ -8,6 +8,7 @@
 // The table grows (doubling, which allocates) only when the load passes 3/4.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -77,6 +78,18 @@ class SlotIndex {
     table_[i] = kNoSlot;
     --size_;
     return true;
+  }
+
+  // The longest run of occupied buckets (what a miss may have to probe):
+  // a health measure for tests.
+  std::size_t longest_run() const {
+    std::size_t longest = 0;
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < 2 * table_.size(); ++i) {  // twice round: runs may wrap
+      run = table_[i & mask_] == kNoSlot ? 0 : run + 1;
+      longest = std::max(longest, std::min(run, table_.size()));
+    }
+    return longest;
   }
 
   template <class F>

@@ -171,6 +171,11 @@ class PosixEnv final : public Env {
     return Status::OK();
   }
 
+  Status link_file(const std::string& existing, const std::string& new_path) override {
+    if (::link(existing.c_str(), new_path.c_str()) != 0) return posix_error("link", existing, errno);
+    return Status::OK();
+  }
+
   std::int64_t now_nanos() override {
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
@@ -179,6 +184,10 @@ class PosixEnv final : public Env {
 };
 
 }  // namespace
+
+Status Env::link_file(const std::string& existing, const std::string&) {
+  return Status::IOError("link " + existing + ": not supported by this Env", ENOTSUP);
+}
 
 Env* posix_env() {
   static PosixEnv env;

@@ -61,6 +61,10 @@ class Env {
   // Cuts the file to size bytes and syncs it: durable when it returns OK.
   virtual Status truncate(const std::string& path, std::uint64_t size) = 0;
   virtual Status file_size(const std::string& path, std::uint64_t* size) = 0;
+  // Makes new_path a second name of the existing file (a hard link; durable
+  // after sync_dir). Optional: the default says it is not supported
+  // (ENOTSUP), and callers such as backups then copy instead.
+  virtual Status link_file(const std::string& existing, const std::string& new_path);
 
   // Wall-clock time in nanoseconds since the Unix epoch (the sequencer's
   // timestamps). Not monotonic.

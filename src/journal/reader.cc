@@ -296,25 +296,31 @@ Result<RecoveryInfo> recover_for_append(Env* env, const std::string& dir) {
   if (!s.ok()) return s;
   Result<JournalSummary> summary = verify_journal(env, dir);
   if (!summary.ok()) return summary.status();
+  return recover_from_summary(env, dir, *summary);
+}
+
+Result<RecoveryInfo> recover_from_summary(Env* env, const std::string& dir,
+                                          const JournalSummary& summary) {
   RecoveryInfo info;
-  info.summary = *summary;
-  if (!summary->tail_file.empty()) {
-    info.cut_file = summary->tail_file;
-    info.dropped_bytes = summary->tail_bytes;
-    if (summary->durable_end == 0) {
+  info.summary = summary;
+  Status s;
+  if (!summary.tail_file.empty()) {
+    info.cut_file = summary.tail_file;
+    info.dropped_bytes = summary.tail_bytes;
+    if (summary.durable_end == 0) {
       info.removed_segment = true;
-      s = env->remove(summary->tail_file);
+      s = env->remove(summary.tail_file);
       if (s.ok()) s = env->sync_dir(dir);
       if (!s.ok()) return s;
     } else {
-      s = env->truncate(summary->tail_file, summary->durable_end);
+      s = env->truncate(summary.tail_file, summary.durable_end);
       if (!s.ok()) return s;
     }
   }
   // Sync what is kept, even with nothing to cut: a batch whose fdatasync
   // failed in the previous process may sit complete in the page cache
   // without being on disk. It is durable only once this sync succeeds.
-  if (!summary->empty) {
+  if (!summary.empty) {
     s = sync_last_segment(env, dir);
     if (!s.ok()) return s;
   }

@@ -85,4 +85,13 @@ struct RecoveryInfo {
 // changed. Creates dir if missing.
 Result<RecoveryInfo> recover_for_append(Env* env, const std::string& dir);
 
+// The second half of recover_for_append, for a caller that has just read the
+// whole journal itself (the store's recovery replays commands while the
+// reader checks them, so the journal is read once): cuts off the torn tail
+// that summary describes and syncs the last segment, as above.
+// REQUIRES: summary is that of a JournalReader opened at seq 0 and read to
+// the end, and nothing changed dir since.
+Result<RecoveryInfo> recover_from_summary(Env* env, const std::string& dir,
+                                          const JournalSummary& summary);
+
 }  // namespace stox::journal

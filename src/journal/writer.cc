@@ -10,6 +10,14 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::open(Env* env, const std::
   return std::unique_ptr<JournalWriter>(new JournalWriter(env, dir, options, *recovery));
 }
 
+Result<std::unique_ptr<JournalWriter>> JournalWriter::open_recovered(Env* env,
+                                                                     const std::string& dir,
+                                                                     const WriterOptions& options,
+                                                                     RecoveryInfo recovery) {
+  if (options.first_seq == 0) return Status::InvalidArgument("first_seq must be >= 1");
+  return std::unique_ptr<JournalWriter>(new JournalWriter(env, dir, options, std::move(recovery)));
+}
+
 JournalWriter::JournalWriter(Env* env, std::string dir, const WriterOptions& options,
                              RecoveryInfo recovery)
     : env_(env), dir_(std::move(dir)), options_(options), recovery_(std::move(recovery)) {

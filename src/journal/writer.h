@@ -47,6 +47,12 @@ class JournalWriter {
   // carry seq recovery().summary.last_seq + 1 (or options.first_seq).
   static Result<std::unique_ptr<JournalWriter>> open(Env* env, const std::string& dir,
                                                      const WriterOptions& options = {});
+  // As open(), for a caller that has just run recover_for_append(env, dir)
+  // itself (the store's recovery reads the journal once, not twice).
+  // REQUIRES: recovery is that call's result and nothing changed dir since.
+  static Result<std::unique_ptr<JournalWriter>> open_recovered(Env* env, const std::string& dir,
+                                                               const WriterOptions& options,
+                                                               RecoveryInfo recovery);
   ~JournalWriter();
   JournalWriter(const JournalWriter&) = delete;
   JournalWriter& operator=(const JournalWriter&) = delete;

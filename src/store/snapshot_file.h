@@ -1,0 +1,70 @@
+// Snapshot files: an Engine::snapshot() payload wrapped with a header and a
+// checksum, written atomically (docs/snapshot-format.md, "Snapshot files").
+//
+//   offset size field
+//        0    8 magic         "STOXSNPF"
+//        8    4 version       u32 = 1
+//       12    4 reserved      u32 = 0
+//       16    8 seq           last command applied to the engine
+//       24    8 state_hash    Engine::state_hash() at seq
+//       32    8 length        payload bytes
+//       40    - payload       Engine::snapshot()
+//   40+length 4 crc           masked CRC32C of bytes [0, 40+length)
+//
+// A file is only ever seen whole or not at all under its final name: it is
+// written as <name>.tmp, synced, renamed and the directory synced.
+// Thread-safety: the functions are stateless; concurrent writers of the same
+// seq in one directory are not supported.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "common/types.h"
+#include "journal/env.h"
+
+namespace stox::store {
+
+inline constexpr std::string_view kSnapshotMagic = "STOXSNPF";
+inline constexpr std::uint32_t kSnapshotFileVersion = 1;
+inline constexpr std::size_t kSnapshotHeaderSize = 40;
+inline constexpr std::size_t kSnapshotTrailerSize = 4;
+
+// "snapshot-00000000000000000042.snap" for seq 42; parse_snapshot_name
+// inverts it and rejects every other name (temporary files included).
+std::string snapshot_name(SeqNo seq);
+bool parse_snapshot_name(std::string_view name, SeqNo* seq);
+
+// The encoded file (header, payload, crc); exposed for tests and backups.
+std::string encode_snapshot_file(SeqNo seq, std::uint64_t state_hash, std::string_view payload);
+
+// Writes dir/snapshot_name(seq) durably and returns its path. An existing
+// file of that name is an error (snapshots are immutable); a stale
+// temporary file from a crash is replaced.
+Result<std::string> write_snapshot(journal::Env& env, const std::string& dir, SeqNo seq,
+                                   std::uint64_t state_hash, std::string_view payload);
+
+struct SnapshotInfo {
+  SeqNo seq = 0;
+  std::string path;
+};
+
+// The snapshot files of dir (by name only, not validated), oldest first.
+// A missing dir has none.
+Result<std::vector<SnapshotInfo>> list_snapshots(journal::Env& env, const std::string& dir);
+
+struct LoadedSnapshot {
+  SeqNo seq = 0;
+  std::uint64_t state_hash = 0;
+  std::string payload;  // Engine::snapshot() bytes
+};
+
+// Reads and checks a snapshot file: size, magic, version, reserved bytes,
+// length, CRC and that its seq matches its name. Any failure is a
+// Corruption naming the file and what is wrong.
+Result<LoadedSnapshot> load_snapshot(journal::Env& env, const std::string& path);
+
+}  // namespace stox::store
