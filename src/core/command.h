@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 #include "common/types.h"
@@ -228,6 +229,9 @@ struct Command {
 };
 
 static_assert(std::is_trivially_copyable_v<Command>);
+
+// One line of text, for logs and test failures.
+std::string to_string(const Command& c);
 // Layout (bytes): Command = seq 0..7 | timestamp 8..15 | type 16 | pad 17..23 |
 // body 24..95. NewOrder = account 0..3 | instrument 4..7 | client_order_id
 // 8..23 | price 24..31 | stop_price 32..39 | quantity 40..47 | quote_quantity

@@ -27,6 +27,7 @@
 #include "core/engine.h"
 #include "core/testing/random_stream.h"
 #include "core/testing/reference_matcher.h"
+#include "core/testing/report.h"
 
 namespace stox {
 namespace {
@@ -34,94 +35,11 @@ namespace {
 using testing::RandomStream;
 using testing::RandomStreamOptions;
 using testing::ReferenceMatcher;
+using testing::describe;
+using testing::env_or;
 
-std::uint64_t env_or(const char* name, std::uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 0) : fallback;
-}
 
-std::string describe(const Command& c) {
-  std::ostringstream s;
-  s << "#" << c.seq << " ts=" << c.timestamp << " ";
-  switch (c.type) {
-    case CommandType::kNewOrder: {
-      const NewOrder& o = c.new_order;
-      s << "NewOrder acct=" << o.account << " instr=" << o.instrument << " side=" << int(o.side)
-        << " type=" << int(o.type) << " tif=" << int(o.time_in_force) << " px=" << o.price
-        << " stop=" << o.stop_price << " qty=" << o.quantity << " quote=" << o.quote_quantity
-        << " display=" << o.display_quantity << " stp=" << int(o.stp)
-        << " postonly=" << o.post_only << " clid=" << o.client_order_id.view();
-      break;
-    }
-    case CommandType::kCancel:
-      s << "Cancel acct=" << c.cancel.account << " order=" << c.cancel.order_id;
-      break;
-    case CommandType::kReplace:
-      s << "Replace acct=" << c.replace.account << " order=" << c.replace.order_id
-        << " qty=" << c.replace.quantity << " px=" << c.replace.price
-        << " stop=" << c.replace.stop_price;
-      break;
-    case CommandType::kMassCancel:
-      s << "MassCancel acct=" << c.mass_cancel.account << " instr=" << c.mass_cancel.instrument;
-      break;
-    case CommandType::kEndOfDay:
-      s << "EndOfDay";
-      break;
-    case CommandType::kSetInstrumentStatus:
-      s << "SetInstrumentStatus instr=" << c.set_status.instrument
-        << " status=" << int(c.set_status.status);
-      break;
-    case CommandType::kAddInstrument: {
-      const AddInstrument& a = c.add_instrument;
-      s << "AddInstrument symbol=" << a.symbol.view() << " tick=" << a.tick_size
-        << " lot=" << a.lot_size << " ref=" << a.reference_price << " band=" << a.market_band_bps
-        << " maker=" << a.maker_fee_bps << " taker=" << a.taker_fee_bps
-        << " pscale=" << int(a.price_scale) << " qscale=" << int(a.quantity_scale);
-      break;
-    }
-    case CommandType::kCreateAccount:
-      s << "CreateAccount label=" << c.create_account.label.view()
-        << " type=" << int(c.create_account.type);
-      break;
-    case CommandType::kDeposit:
-    case CommandType::kWithdraw:
-      s << (c.type == CommandType::kDeposit ? "Deposit" : "Withdraw")
-        << " acct=" << c.transfer.account << " asset=" << c.transfer.asset
-        << " amount=" << c.transfer.amount;
-      break;
-    case CommandType::kSetAccountLimits: {
-      const SetAccountLimits& l = c.account_limits;
-      s << "SetAccountLimits acct=" << l.account << " open=" << l.max_open_orders
-        << " per_second=" << l.max_orders_per_second << " qty=" << l.max_order_quantity
-        << " notional=" << l.max_order_notional;
-      break;
-    }
-    case CommandType::kSetInstrumentLimits: {
-      const SetInstrumentLimits& l = c.instrument_limits;
-      s << "SetInstrumentLimits instr=" << l.instrument << " collar=" << l.collar_bps
-        << " breaker=" << l.breaker_bps << " qty=" << l.max_order_quantity
-        << " notional=" << l.max_order_notional << " halt_ns=" << l.breaker_halt_ns;
-      break;
-    }
-    case CommandType::kSetKillSwitch:
-      s << "SetKillSwitch acct=" << c.kill_switch.account << " on=" << c.kill_switch.enabled;
-      break;
-    default:
-      s << "command type " << int(c.type);
-      break;
-  }
-  return s.str();
-}
 
-std::string describe(const std::vector<Event>& events) {
-  std::string s;
-  for (const Event& e : events) {
-    s += "    " + to_string(e);
-    if (e.type == EventType::kRejected) s += " (cmd " + std::to_string(int(e.rejected.command)) + ")";
-    s += "\n";
-  }
-  return s.empty() ? "    (none)\n" : s;
-}
 
 bool same_events(const std::vector<Event>& a, const std::vector<Event>& b) {
   if (a.size() != b.size()) return false;

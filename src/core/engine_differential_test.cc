@@ -18,6 +18,7 @@
 #include "core/engine.h"
 #include "core/testing/random_stream.h"
 #include "core/testing/reference_matcher.h"
+#include "core/testing/report.h"
 
 namespace stox {
 namespace {
@@ -25,62 +26,11 @@ namespace {
 using testing::RandomStream;
 using testing::RandomStreamOptions;
 using testing::ReferenceMatcher;
+using testing::describe;
+using testing::env_or;
 
-std::uint64_t env_or(const char* name, std::uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 0) : fallback;
-}
 
-std::string describe(const Command& c) {
-  std::ostringstream s;
-  s << "#" << c.seq << " ";
-  switch (c.type) {
-    case CommandType::kNewOrder: {
-      const NewOrder& o = c.new_order;
-      s << "NewOrder acct=" << o.account << " instr=" << o.instrument << " side=" << int(o.side)
-        << " type=" << int(o.type) << " tif=" << int(o.time_in_force) << " px=" << o.price
-        << " stop=" << o.stop_price << " qty=" << o.quantity << " quote=" << o.quote_quantity
-        << " display=" << o.display_quantity << " stp=" << int(o.stp)
-        << " postonly=" << o.post_only << " clid=" << o.client_order_id.view();
-      break;
-    }
-    case CommandType::kCancel:
-      s << "Cancel acct=" << c.cancel.account << " order=" << c.cancel.order_id;
-      break;
-    case CommandType::kReplace:
-      s << "Replace acct=" << c.replace.account << " order=" << c.replace.order_id
-        << " qty=" << c.replace.quantity << " px=" << c.replace.price
-        << " stop=" << c.replace.stop_price;
-      break;
-    case CommandType::kMassCancel:
-      s << "MassCancel acct=" << c.mass_cancel.account << " instr=" << c.mass_cancel.instrument;
-      break;
-    case CommandType::kEndOfDay:
-      s << "EndOfDay";
-      break;
-    case CommandType::kSetInstrumentStatus:
-      s << "SetInstrumentStatus instr=" << c.set_status.instrument
-        << " status=" << int(c.set_status.status);
-      break;
-    case CommandType::kAddInstrument: {
-      const AddInstrument& a = c.add_instrument;
-      s << "AddInstrument symbol=" << a.symbol.view() << " tick=" << a.tick_size
-        << " lot=" << a.lot_size << " ref=" << a.reference_price << " band=" << a.market_band_bps
-        << " pscale=" << int(a.price_scale) << " qscale=" << int(a.quantity_scale);
-      break;
-    }
-    default:
-      s << "command type " << int(c.type);
-      break;
-  }
-  return s.str();
-}
 
-std::string describe(const std::vector<Event>& events) {
-  std::string s;
-  for (const Event& e : events) s += "    " + to_string(e) + "\n";
-  return s.empty() ? "    (none)\n" : s;
-}
 
 bool same_events(const std::vector<Event>& a, const std::vector<Event>& b) {
   if (a.size() != b.size()) return false;

@@ -1,6 +1,7 @@
 #include "core/testing/random_stream.h"
 
 #include "core/engine.h"
+#include "core/testing/builders.h"
 
 #include <algorithm>
 #include <iterator>
@@ -23,15 +24,7 @@ std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); 
 
 AddInstrument spec(std::string_view symbol, Price tick, Quantity lot, Price reference,
                    std::int32_t band, std::uint8_t price_scale, std::uint8_t quantity_scale) {
-  AddInstrument a{};
-  a.symbol = Symbol::from(symbol);
-  a.tick_size = tick;
-  a.lot_size = lot;
-  a.reference_price = reference;
-  a.market_band_bps = band;
-  a.price_scale = price_scale;
-  a.quantity_scale = quantity_scale;
-  return a;
+  return instrument_spec(symbol, tick, lot, reference, band, price_scale, quantity_scale);
 }
 
 // Instruments chosen to exercise different arithmetic: unit ticks, coarse
