@@ -48,7 +48,7 @@ fuzz: deps
 	  -DCMAKE_CXX_COMPILER=clang++ -DSTOX_SANITIZE=ON -DSTOX_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target engine_fuzz
 	@mkdir -p $(FUZZ_BUILD)/corpus
-	$(FUZZ_BUILD)/src/core/engine_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=9600 \
+	$(FUZZ_BUILD)/src/core/engine_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	  $(FUZZ_BUILD)/corpus
 
 tidy: configure
