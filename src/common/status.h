@@ -27,16 +27,16 @@ class [[nodiscard]] Status {
 
   Status() = default;  // OK
 
-  static Status OK() { return Status(); }
-  static Status NotFound(std::string_view msg) { return Status(Code::kNotFound, msg, 0); }
-  static Status Corruption(std::string_view msg) { return Status(Code::kCorruption, msg, 0); }
+  static Status OK() { return {}; }
+  static Status NotFound(std::string_view msg) { return {Code::kNotFound, msg, 0}; }
+  static Status Corruption(std::string_view msg) { return {Code::kCorruption, msg, 0}; }
   static Status InvalidArgument(std::string_view msg) {
-    return Status(Code::kInvalidArgument, msg, 0);
+    return {Code::kInvalidArgument, msg, 0};
   }
   // errno_value is the errno of the failed system call (0 if none), so that
   // callers can tell ENOSPC from EIO without parsing the message.
   static Status IOError(std::string_view msg, int errno_value = 0) {
-    return Status(Code::kIOError, msg, errno_value);
+    return {Code::kIOError, msg, errno_value};
   }
 
   bool ok() const { return code_ == Code::kOk; }

@@ -176,7 +176,8 @@ class AccountsRun {
   }
 
   void run(std::size_t commands, Coverage& coverage) {
-    std::vector<Event> got, want;
+    std::vector<Event> got;
+    std::vector<Event> want;
     for (std::size_t i = 0; i < commands; ++i) {
       const Command command = stream_.next();
       got.clear();
@@ -212,7 +213,7 @@ class AccountsRun {
  private:
   void expect_balances(const std::set<AccountId>& accounts, const std::string& where,
                        const std::vector<Event>& events, Coverage& coverage) {
-    const AssetId assets = static_cast<AssetId>(ref_.instrument_count());
+    const auto assets = static_cast<AssetId>(ref_.instrument_count());
     for (AccountId a : accounts) {
       const bool system = a == kFeeAccount || a == kExternalAccount;
       if (!system && (a == 0 || a > ref_.account_count())) continue;
@@ -398,7 +399,8 @@ TEST(EngineAccountsDifferentialTest, MarketBuyWhoseBandNotionalOverflowsIsReject
       Command::make(6, t + 5, buy),
   };
   for (const Command& c : commands) {
-    std::vector<Event> got, want;
+    std::vector<Event> got;
+    std::vector<Event> want;
     engine.apply(c, got);
     ref.apply(c, want);
     EXPECT_TRUE(same_events(got, want)) << describe(c) << "\n  engine events:\n"

@@ -1204,11 +1204,11 @@ TEST_F(EngineTest, NoTradeEverHasTheSameAccountOnBothSides) {
   int trades = 0;
   int self_trade_events = 0;
   for (int i = 0; i < 400; ++i) {
-    const AccountId acct = AccountId(1 + next(2));
+    const auto acct = AccountId(1 + next(2));
     const Side side = next(2) == 0 ? kBuy : kSell;
     const Price px = 9980 + 5 * Price(next(9));
-    const Quantity qty = Quantity(1 + next(8));
-    const StpMode mode = StpMode(next(4));
+    const auto qty = Quantity(1 + next(8));
+    const auto mode = StpMode(next(4));
     OrderBuilder o = next(5) == 0 ? market(side, qty) : limit(side, px, qty);
     o.account(acct).stp(mode);
     if (o.o.type == OrderType::kLimit && qty > 1 && next(4) == 0) o.display(1);

@@ -39,7 +39,7 @@ std::vector<std::string> segment_paths(FaultEnv& env) {
   std::vector<std::string> names;
   EXPECT_TRUE(env.list_dir(kDir, &names).ok());
   std::sort(names.begin(), names.end());
-  for (auto& n : names) n = kDir + "/" + n;
+  for (auto& n : names) n.insert(0, std::string(kDir) + "/");
   return names;
 }
 

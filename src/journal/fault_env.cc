@@ -124,8 +124,8 @@ Status FaultEnv::file_sync(const std::shared_ptr<FileData>& f, std::uint64_t epo
 Status FaultEnv::new_writable_file(const std::string& path, std::unique_ptr<WritableFile>* out) {
   std::lock_guard lock(mu_);
   if (enter_mutating_call() != Gate::kRun) return power_off_error();
-  if (live_.count(path) != 0) return Status::IOError("create " + path + ": file exists", EEXIST);
-  if (dirs_.count(parent_of(path)) == 0) {
+  if (live_.contains(path)) return Status::IOError("create " + path + ": file exists", EEXIST);
+  if (!dirs_.contains(parent_of(path))) {
     return Status::IOError("create " + path + ": no such directory", ENOENT);
   }
   auto f = std::make_shared<FileData>();
@@ -145,7 +145,7 @@ Status FaultEnv::new_readable_file(const std::string& path, std::unique_ptr<Read
 Status FaultEnv::list_dir(const std::string& dir, std::vector<std::string>* names) {
   std::lock_guard lock(mu_);
   names->clear();
-  if (dirs_.count(dir) == 0) return Status::NotFound(dir);
+  if (!dirs_.contains(dir)) return Status::NotFound(dir);
   for (const auto& [path, f] : live_) {
     if (parent_of(path) == dir) names->push_back(name_of(path));
   }
@@ -259,7 +259,8 @@ Status FaultEnv::flip_bit(const std::string& path, std::uint64_t offset, int bit
   auto f = find_live(path);
   if (!f) return Status::NotFound(path);
   if (offset >= f->bytes.size()) return Status::InvalidArgument("flip_bit past the end");
-  f->bytes[static_cast<std::size_t>(offset)] ^= static_cast<char>(1u << (bit & 7));
+  auto& byte = f->bytes[static_cast<std::size_t>(offset)];
+  byte = static_cast<char>(static_cast<unsigned char>(byte) ^ (1u << (bit & 7)));
   return Status::OK();
 }
 

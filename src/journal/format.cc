@@ -62,8 +62,8 @@ void append_header_record(std::string* dst, SeqNo first_seq, const HeaderPayload
 ParseResult parse_record(std::string_view bytes, RecordView* out) {
   if (bytes.size() < kRecordHeaderSize) return ParseResult::kIncomplete;
   const char* h = bytes.data();
-  std::uint32_t length = get<std::uint32_t>(h + kLengthOffset);
-  std::uint8_t type = static_cast<std::uint8_t>(h[kTypeOffset]);
+  auto length = get<std::uint32_t>(h + kLengthOffset);
+  auto type = static_cast<std::uint8_t>(h[kTypeOffset]);
   // Check the cheap structural facts first: a damaged length must not make
   // us read (or wait for) bytes that are not there.
   if (payload_size(type) == 0 || length != payload_size(type)) return ParseResult::kBadRecord;
@@ -133,7 +133,7 @@ bool parse_segment_name(std::string_view name, SeqNo* first_seq) {
   SeqNo v = 0;
   for (char ch : name.substr(0, 20)) {
     if (ch < '0' || ch > '9') return false;
-    SeqNo digit = static_cast<SeqNo>(ch - '0');
+    auto digit = static_cast<SeqNo>(ch - '0');
     if (v > (~SeqNo{0} - digit) / 10) return false;
     v = v * 10 + digit;
   }

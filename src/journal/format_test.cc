@@ -59,7 +59,7 @@ TEST(Format, ChainHashIsSha256OfPreviousHashThenBytes) {
   // SHA-256 of 32 zero bytes followed by "abc", computed independently.
   Hash h = chain_hash(Hash{}, "abc");
   char hex[65];
-  for (int i = 0; i < 32; ++i) std::snprintf(hex + 2 * i, 3, "%02x", h[static_cast<std::size_t>(i)]);
+  for (std::size_t i = 0; i < 32; ++i) std::snprintf(hex + 2 * i, 3, "%02x", h[i]);
   EXPECT_STREQ(hex, "365aa7d8f7f9402c4b9434502b4cc89ddb09fe50d7cd95b493b834c62d5a5370");
 }
 

@@ -42,7 +42,7 @@ struct Latencies {
   double pct(double p) {
     if (us.empty()) return 0;
     std::sort(us.begin(), us.end());
-    std::size_t i = static_cast<std::size_t>(p / 100.0 * static_cast<double>(us.size() - 1));
+    auto i = static_cast<std::size_t>(p / 100.0 * static_cast<double>(us.size() - 1));
     return us[i];
   }
 };
@@ -82,7 +82,7 @@ void raw_fdatasync(const std::string& dir, double secs) {
     die(f->sync(), "fdatasync");
     l.us.push_back(seconds_since(t) * 1e6);
   }
-  double n = static_cast<double>(l.us.size());
+  auto n = static_cast<double>(l.us.size());
   print_row("raw write+fdatasync", 1, n / seconds_since(t0), n / seconds_since(t0), l);
   die(f->close(), "close");
 }
@@ -153,7 +153,7 @@ void batches_by_load(sj::JournalWriter& w, double secs, double rate) {
   double el = seconds_since(t0);
   stop = true;
   producer.join();
-  double syncs = static_cast<double>(w.syncs() - syncs0);
+  auto syncs = static_cast<double>(w.syncs() - syncs0);
   char name[40];
   std::snprintf(name, sizeof name, "offered %.0f/s", rate);
   print_row(name, static_cast<double>(cmds) / syncs, static_cast<double>(cmds) / el, syncs / el, l);

@@ -88,6 +88,7 @@ class Backup {
   Status copy_newest_snapshot() {
     Result<std::vector<SnapshotInfo>> snaps = list_snapshots(env_, snapshot_dir(source_));
     if (!snaps.ok()) return snaps.status();
+    // NOLINTNEXTLINE(modernize-loop-convert): reverse; clang 14 cannot build ranges::reverse_view here
     for (auto it = snaps->rbegin(); it != snaps->rend(); ++it) {
       Result<LoadedSnapshot> loaded = load_snapshot(env_, it->path);
       if (!loaded.ok()) continue;  // recovery would skip it too

@@ -1,6 +1,7 @@
 #include "store/durable_engine.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "store/layout.h"
 #include "store/snapshot_file.h"
@@ -28,10 +29,10 @@ Result<std::unique_ptr<DurableEngine>> DurableEngine::open(journal::Env& env,
       data_dir, env, std::move(*recovered), std::move(*writer), std::move(clock)));
 }
 
-DurableEngine::DurableEngine(const std::string& data_dir, journal::Env& env, Recovered recovered,
+DurableEngine::DurableEngine(std::string  data_dir, journal::Env& env, Recovered recovered,
                              std::unique_ptr<journal::JournalWriter> writer, Clock clock)
     : env_(env),
-      data_dir_(data_dir),
+      data_dir_(std::move(data_dir)),
       clock_(std::move(clock)),
       recovery_(std::move(recovered)),
       engine_(std::move(recovery_.engine)),

@@ -94,7 +94,7 @@ class DurableEngine {
   const journal::JournalWriter& journal() const { return *writer_; }
 
  private:
-  DurableEngine(const std::string& data_dir, journal::Env& env, Recovered recovered,
+  DurableEngine(std::string  data_dir, journal::Env& env, Recovered recovered,
                 std::unique_ptr<journal::JournalWriter> writer, Clock clock);
   Status fail(const Status& s);
 

@@ -26,6 +26,7 @@ Status restore_newest(journal::Env& env, const std::string& data_dir, const Engi
                       Recovered* out) {
   Result<std::vector<SnapshotInfo>> snaps = list_snapshots(env, snapshot_dir(data_dir));
   if (!snaps.ok()) return snaps.status();
+  // NOLINTNEXTLINE(modernize-loop-convert): reverse; clang 14 cannot build ranges::reverse_view here
   for (auto it = snaps->rbegin(); it != snaps->rend(); ++it) {
     Result<std::unique_ptr<Engine>> engine = restore_snapshot(env, *it, config);
     if (!engine.ok()) {

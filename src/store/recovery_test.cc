@@ -41,7 +41,7 @@ class RecoveryTest : public ::testing::TestWithParam<bool> {
     }
   }
 
-  std::string snapshot_path(SeqNo seq) const { return snapshot_dir(kData) + "/" + snapshot_name(seq); }
+  static std::string snapshot_path(SeqNo seq) { return snapshot_dir(kData) + "/" + snapshot_name(seq); }
 
   journal::FaultEnv env_;
   EngineConfig config_;

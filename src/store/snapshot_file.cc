@@ -58,7 +58,7 @@ bool parse_snapshot_name(std::string_view name, SeqNo* seq) {
   SeqNo v = 0;
   for (char ch : name.substr(kPrefix.size(), 20)) {
     if (ch < '0' || ch > '9') return false;
-    SeqNo digit = static_cast<SeqNo>(ch - '0');
+    auto digit = static_cast<SeqNo>(ch - '0');
     if (v > (~SeqNo{0} - digit) / 10) return false;
     v = v * 10 + digit;
   }
@@ -106,7 +106,7 @@ Result<std::vector<SnapshotInfo>> list_snapshots(journal::Env& env, const std::s
   std::vector<SnapshotInfo> out;
   for (const std::string& name : names) {
     SeqNo seq = 0;
-    if (parse_snapshot_name(name, &seq)) out.push_back({seq, dir + "/" + name});
+    if (parse_snapshot_name(name, &seq)) out.push_back({seq, std::string(dir).append("/").append(name)});
   }
   std::sort(out.begin(), out.end(),
             [](const SnapshotInfo& a, const SnapshotInfo& b) { return a.seq < b.seq; });
@@ -123,7 +123,7 @@ Result<LoadedSnapshot> load_snapshot(journal::Env& env, const std::string& path)
   if (std::string_view(h, kSnapshotMagic.size()) != kSnapshotMagic) return damaged(path, "bad magic");
   if (get<std::uint32_t>(h + 8) != kSnapshotFileVersion) return damaged(path, "unknown version");
   if (get<std::uint32_t>(h + 12) != 0) return damaged(path, "nonzero reserved field");
-  const std::uint64_t length = get<std::uint64_t>(h + 32);
+  const auto length = get<std::uint64_t>(h + 32);
   if (length != bytes.size() - kFixed) {
     return damaged(path, "length " + std::to_string(length) + " does not match the file size " +
                              std::to_string(bytes.size()) + " (truncated?)");

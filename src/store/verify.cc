@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "journal/reader.h"
@@ -44,8 +45,8 @@ Status replay_range(journal::Env& env, const std::string& dir, SeqNo after, SeqN
 
 class Verifier {
  public:
-  Verifier(journal::Env& env, const std::string& data_dir, const EngineConfig& config)
-      : env_(env), data_dir_(data_dir), config_(config) {}
+  Verifier(journal::Env& env, std::string  data_dir, const EngineConfig& config)
+      : env_(env), data_dir_(std::move(data_dir)), config_(config) {}
 
   VerifyReport run() {
     Status s = full_replay();

@@ -67,7 +67,7 @@ class VerifyBackupTest : public ::testing::Test {
     std::ofstream(segments_of(data_).back(), std::ios::app) << std::string(150, '\x5a');
   }
 
-  journal::Env& env() { return *journal::posix_env(); }
+  static journal::Env& env() { return *journal::posix_env(); }
 
   TempDir tmp_;
   EngineConfig config_;

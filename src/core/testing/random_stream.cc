@@ -230,7 +230,7 @@ Command RandomStream::next() {
   }
   if ((roll -= crowded ? 30 : 6) < 0) return mass_cancel();
   if ((roll -= crowded ? 350 : 140) < 0) return cancel();
-  if ((roll -= 130) < 0) return replace();
+  if (roll < 130) return replace();  // the last step of the chain needs no subtraction
   return new_order();
 }
 
@@ -292,7 +292,8 @@ Command RandomStream::new_order() {
         per_mille(300)) {
       // As many lots as the account's cash pays at the band of the stop, so
       // that a gap at the trigger needs more than is available.
-      Int128 ps = 1, qs = 1;
+      Int128 ps = 1;
+      Int128 qs = 1;
       for (int i = inst.spec.price_scale; i < 4; ++i) ps *= 10;
       for (int i = 0; i < inst.spec.quantity_scale; ++i) qs *= 10;
       const Int128 edge = Int128(o.stop_price) * (10000 + inst.spec.market_band_bps) / 10000;
@@ -609,8 +610,8 @@ Command RandomStream::account_limits() {
   }
   switch (below(25)) {
     case 0: l.account = below(2) == 0 ? 0 : created_ + 1 + static_cast<AccountId>(below(5)); break;
-    case 1: l.max_order_quantity = -1 - below(10); break;
-    case 2: l.max_order_notional = -1 - below(10); break;
+    case 1: l.max_order_quantity = -1 - static_cast<Quantity>(below(10)); break;
+    case 2: l.max_order_notional = -1 - static_cast<Amount>(below(10)); break;
     default: break;
   }
   return c;

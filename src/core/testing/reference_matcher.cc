@@ -890,7 +890,7 @@ RejectReason ReferenceMatcher::check_risk_new(const NewOrder& c) {
   if (open_orders_of(c.account) + 1 > max_open) return R::kTooManyOpenOrders;
   const bool buy = c.side == Side::kBuy;
   const Int128 ref = last_or_reference(inst);
-  const Price band_edge = static_cast<Price>(buy ? band_high(inst, ref) : band_low(inst, ref));
+  const auto band_edge = static_cast<Price>(buy ? band_high(inst, ref) : band_low(inst, ref));
   Int128 value = 0;
   if (c.quote_quantity != 0) {
     value = Int128(c.quote_quantity) * cash_multiplier(inst);
@@ -1227,24 +1227,24 @@ void ReferenceMatcher::close_open_order(OrderId id, CancelReason reason) {
   if (loc.resting()) emit_book_level(*loc.instrument, o.side, o.price);
 }
 
-bool ReferenceMatcher::crosses(const Instrument& inst, Side side, Price price) const {
+bool ReferenceMatcher::crosses(const Instrument& inst, Side side, Price price) {
   const std::vector<Order>& opposite_side = book_side(inst, opposite(side));
   if (opposite_side.empty()) return false;
   const Price best = opposite_side.front().price;
   return side == Side::kBuy ? price >= best : price <= best;
 }
 
-bool ReferenceMatcher::stop_elected(const Instrument& inst, Side side, Price stop_price) const {
+bool ReferenceMatcher::stop_elected(const Instrument& inst, Side side, Price stop_price) {
   const Price last = inst.last != 0 ? inst.last : inst.spec.reference_price;
   return side == Side::kBuy ? stop_price <= last : stop_price >= last;
 }
 
 bool ReferenceMatcher::client_order_id_in_use(AccountId account, const ClientOrderId& id) const {
   if (id.empty()) return false;
-  for (const Order* o : open_orders_by_id()) {
-    if (o->account == account && o->client_order_id == id) return true;
-  }
-  return false;
+  const std::vector<const Order*> open = open_orders_by_id();
+  return std::any_of(open.begin(), open.end(), [&](const Order* o) {
+    return o->account == account && o->client_order_id == id;
+  });
 }
 
 std::vector<ReferenceMatcher::Order>& ReferenceMatcher::book_side(Instrument& inst, Side side) {

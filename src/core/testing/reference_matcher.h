@@ -225,8 +225,8 @@ class ReferenceMatcher {
   std::optional<Location> find_open(OrderId id);
   std::vector<const Order*> open_orders_by_id() const;
   void close_open_order(OrderId id, CancelReason reason);
-  bool crosses(const Instrument& inst, Side side, Price price) const;
-  bool stop_elected(const Instrument& inst, Side side, Price stop_price) const;
+  static bool crosses(const Instrument& inst, Side side, Price price) ;
+  static bool stop_elected(const Instrument& inst, Side side, Price stop_price) ;
   bool client_order_id_in_use(AccountId account, const ClientOrderId& id) const;
   static std::vector<Order>& book_side(Instrument& inst, Side side);
   static const std::vector<Order>& book_side(const Instrument& inst, Side side);
