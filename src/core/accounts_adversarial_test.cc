@@ -169,7 +169,7 @@ class Exchange {
       return {kCashAsset, need(s, o.price, o.leaves)};
     }
     if (o.type == OrderType::kStop && !o.triggered) {
-      const Price offset = Price(Int128(o.stop_price) * s.market_band_bps / 10000);
+      const auto offset = Price(Int128(o.stop_price) * s.market_band_bps / 10000);
       const Price edge = (o.stop_price + offset) / s.tick_size * s.tick_size;
       return {kCashAsset, need(s, edge, o.leaves)};
     }
@@ -242,8 +242,8 @@ class Exchange {
         case EventType::kTransferred: {
           const TransferredEvent& t = e.transferred;
           const Amount sign = t.kind == CommandType::kDeposit ? 1 : -1;
-          shadow(t.account, t.asset) += sign * t.amount;
-          shadow(kExternalAccount, t.asset) -= sign * t.amount;
+          shadow(t.account, t.asset) += Int128{sign} * t.amount;
+          shadow(kExternalAccount, t.asset) -= Int128{sign} * t.amount;
           if (shadow(t.account, t.asset) != t.total_after) fail("Transferred total_after");
           break;
         }
@@ -506,7 +506,7 @@ class Storm {
   void new_quote() {
     const InstrumentId i = instrument();
     const AddInstrument& s = ex_.spec(i);
-    const Amount per_lot = Amount(Int128(last(i)) * s.lot_size / pow10(s.quantity_scale));
+    const auto per_lot = Amount(Int128(last(i)) * s.lot_size / pow10(s.quantity_scale));
     NewOrder o = order(account(), i, Side::kBuy, OrderType::kMarket, TimeInForce::kIoc, 0);
     o.quote_quantity = uni(1, std::max<Amount>(per_lot * 12, 20));
     o.stp = StpMode(uni(0, 2));

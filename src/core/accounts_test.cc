@@ -939,7 +939,8 @@ TEST_F(AccountsTest, SettledPostingSumsToZeroPerAsset) {
   const std::vector<AccountId> everyone = {kAlice, kBob, kCarol, kFeeAccount, kExternalAccount};
   const auto snapshot = [&](AssetId asset) {
     std::vector<Amount> v;
-    for (AccountId a : everyone) v.push_back(total(a, asset));
+    v.reserve(everyone.size());
+for (AccountId a : everyone) v.push_back(total(a, asset));
     return v;
   };
   const std::vector<Amount> cash0 = snapshot(kCashAsset);
@@ -954,8 +955,10 @@ TEST_F(AccountsTest, SettledPostingSumsToZeroPerAsset) {
 
   const std::vector<Amount> cash1 = snapshot(kCashAsset);
   const std::vector<Amount> shares1 = snapshot(f);
-  std::vector<Amount> dcash, dshares;
-  Amount sum_cash = 0, sum_shares = 0;
+  std::vector<Amount> dcash;
+  std::vector<Amount> dshares;
+  Amount sum_cash = 0;
+  Amount sum_shares = 0;
   for (std::size_t i = 0; i < everyone.size(); ++i) {
     dcash.push_back(cash1[i] - cash0[i]);
     dshares.push_back(shares1[i] - shares0[i]);

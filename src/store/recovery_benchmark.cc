@@ -58,7 +58,7 @@ EngineConfig bench_config(std::uint64_t resting) {
 // A deterministic workload: xorshift64*, live order ids learned from events.
 class Workload {
  public:
-  Command instrument(int i) const {
+  static Command instrument(int i) {
     AddInstrument a{};
     char symbol[8];
     std::snprintf(symbol, sizeof symbol, "S%d", i);
@@ -172,7 +172,7 @@ Generated generate(const Options& o) {
   if (!ex.ok()) die(ex.status(), "open");
   Workload w;
   Generator g(**ex, w);
-  for (int i = 1; i <= kInstruments; ++i) g.submit(w.instrument(i));
+  for (int i = 1; i <= kInstruments; ++i) g.submit(Workload::instrument(i));
   while ((*ex)->engine().open_orders() + (*ex)->pending() < o.resting) g.submit(w.resting_order());
   g.commit();
   Generated out;
@@ -202,14 +202,14 @@ double time_recover(const std::string& dir, const Options& o, const Generated& g
     std::exit(1);
   }
   std::printf("%-44s %7.3f s  (%llu commands replayed, %.2f M commands/s; snapshot seq %llu)\n", what,
-              s, static_cast<unsigned long long>(r->replayed), r->replayed / s / 1e6,
+              s, static_cast<unsigned long long>(r->replayed), static_cast<double>(r->replayed) / s / 1e6,
               static_cast<unsigned long long>(r->snapshot_seq));
   return s;
 }
 
 // A data dir with the same journal (hard links) and only the given snapshots.
 std::string view_with(const Options& o, const std::string& name, const std::vector<SeqNo>& snaps) {
-  const std::string dir = o.dir + "-" + name;
+  std::string dir = o.dir + "-" + name;
   fs::remove_all(dir);
   fs::create_directories(journal_dir(dir));
   fs::create_directories(snapshot_dir(dir));
@@ -283,7 +283,7 @@ int run(int argc, char** argv) {
   const Generated g = generate(o);
   std::printf("generation (sync none)                       %7.3f s\n", seconds_since(t0));
   std::printf("snapshot write, %zu resting orders:       %7.3f s, %.1f MB (%.1f bytes/order)\n",
-              g.snapshot_orders, g.snapshot_seconds, g.snapshot_bytes / 1e6,
+              g.snapshot_orders, g.snapshot_seconds, static_cast<double>(g.snapshot_bytes) / 1e6,
               static_cast<double>(g.snapshot_bytes) / static_cast<double>(g.snapshot_orders));
   // The end snapshot, written by a restarted pipeline (also times the open).
   {
