@@ -116,12 +116,6 @@ class Ladder {
   std::uint32_t best() const { return entries_.back().level; }
   void pop_best() { entries_.pop_back(); }
 
-  // The level at `price`, or kNoSlot.
-  std::uint32_t find(Price price) const {
-    const Price k = key(price);
-    const std::size_t i = lower_from_best(k);
-    return (i < entries_.size() && entries_[i].key == k) ? entries_[i].level : kNoSlot;
-  }
   // The level at `price`; if there is none, make_level() makes one and it is
   // inserted in place (one search either way).
   template <class MakeLevel>
