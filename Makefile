@@ -1,6 +1,6 @@
 # Set-up contract: `make run` and `make test` work on a fresh Debian 12 machine.
 #
-#   make run        install what is missing, build Release, start the exchange (today: the demo)
+#   make run        install what is missing, build Release, start the exchange with demo data
 #   make test       install, build (-Wall -Wextra -Wpedantic -Werror), run every test with ctest
 #   make bench      build Release, run the engine benchmark
 #   make test-asan  clang build with AddressSanitizer + UndefinedBehaviorSanitizer, run every test
@@ -23,10 +23,11 @@ build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	$(BUILD)/src/app/stox demo
+	$(BUILD)/src/app/stox serve --demo
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	$(MAKE) fuzz-request
 
 bench: build
 	$(BUILD)/src/core/engine_benchmark
@@ -50,6 +51,20 @@ fuzz: deps
 	@mkdir -p $(FUZZ_BUILD)/corpus
 	$(FUZZ_BUILD)/src/core/engine_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	  $(FUZZ_BUILD)/corpus
+
+# libFuzzer over the request parsers (src/server/request_fuzz.cc) for
+# REQUEST_FUZZ_SECONDS, from the seed corpus in src/server/fuzz_corpus/request/
+# (copied into $(FUZZ_BUILD)/request-corpus, which keeps what it finds).
+REQUEST_FUZZ_SECONDS ?= 20
+.PHONY: fuzz-request
+fuzz-request: deps
+	@cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=clang++ -DSTOX_SANITIZE=ON -DSTOX_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target request_fuzz
+	@mkdir -p $(FUZZ_BUILD)/request-corpus
+	@cp src/server/fuzz_corpus/request/* $(FUZZ_BUILD)/request-corpus/
+	$(FUZZ_BUILD)/src/server/request_fuzz -max_total_time=$(REQUEST_FUZZ_SECONDS) -max_len=4096 \
+	  $(FUZZ_BUILD)/request-corpus
 
 tidy: configure
 	run-clang-tidy -p $(BUILD) -quiet -j $(JOBS) '^$(CURDIR)/src/'

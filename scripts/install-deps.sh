@@ -7,7 +7,11 @@
 #   libgtest-dev libgmock-dev        the tests
 #   clang libclang-rt-14-dev         `make test-asan` (clang 14 + ASan/UBSan runtimes)
 #   clang-tidy                       `make tidy` (brings run-clang-tidy and python3)
-#   libssl-dev                       the journal's SHA-256 hash chain (OpenSSL libcrypto)
+#   libssl-dev                       the journal's SHA-256 hash chain, API key hashes (OpenSSL)
+#   libboost1.81-dev                 the server's HTTP/WebSocket (Beast, Asio; 1.81, not 1.74)
+#   libsimdjson-dev                  JSON request parsing
+#   libtomlplusplus-dev libcli11-dev the server's config file and flags
+#   prometheus                       `promtool check metrics` in the tests
 set -euo pipefail
 
 packages=(
@@ -15,6 +19,8 @@ packages=(
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev clang-tidy
   libssl-dev
+  libboost1.81-dev libsimdjson-dev libtomlplusplus-dev libcli11-dev
+  prometheus
 )
 
 missing=()

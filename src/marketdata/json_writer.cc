@@ -53,6 +53,12 @@ JsonWriter& JsonWriter::begin_object() {
   return *this;
 }
 
+JsonWriter& JsonWriter::json_value(std::string_view json) {
+  before_value();
+  raw(json);
+  return *this;
+}
+
 JsonWriter& JsonWriter::end_object() {
   assert(!first_.empty() && !after_key_);
   first_.pop_back();

@@ -49,6 +49,9 @@ class JsonWriter {
   JsonWriter& null();
   // format_decimal(value, scale) as a JSON string. REQUIRES: 0 <= scale <= 9.
   JsonWriter& decimal(std::int64_t value, int scale);
+  // A value that is already JSON text (another writer's output), copied as
+  // is. REQUIRES: `json` is one complete JSON value.
+  JsonWriter& json_value(std::string_view json);
 
   const std::string& text() const { return out_; }
   std::string take() { return std::move(out_); }

@@ -85,5 +85,14 @@ TEST(JsonWriterTest, WritesDecimalsAsStringsAtTheirScale) {
   EXPECT_EQ(w.text(), R"(["150.2500","-0.05","42","0.000"])");
 }
 
+TEST(JsonWriterTest, EmbedsPrewrittenJsonAsOneValueWithCommas) {
+  JsonWriter inner;
+  inner.begin_object().key("a").integer(1).end_object();
+  JsonWriter w;
+  w.begin_object().key("channel").string("x").key("data").json_value(inner.text());
+  w.key("list").begin_array().json_value("1").json_value("[2]").end_array().end_object();
+  EXPECT_EQ(w.text(), R"({"channel":"x","data":{"a":1},"list":[1,[2]]})");
+}
+
 }  // namespace
 }  // namespace stox::marketdata

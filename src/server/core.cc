@@ -1,0 +1,191 @@
+#include "server/core.h"
+
+#include <utility>
+
+#include "journal/reader.h"
+#include "store/layout.h"
+#include "server/ws_hub.h"
+
+namespace stox::server {
+
+std::int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+EngineConfig server_engine_config() {
+  EngineConfig config;
+  config.accounts = true;
+  config.expected_orders = 1 << 20;
+  return config;
+}
+
+Result<std::unique_ptr<Core>> Core::open(journal::Env& env, const CoreOptions& options,
+                                         WsHub& hub, CoreObserver* observer) {
+  store::Clock clock = [&env] { return env.now_nanos(); };
+  auto durable = store::DurableEngine::open(env, options.data_dir, options.engine, clock,
+                                            options.durable);
+  if (!durable.ok()) return durable.status();
+  std::unique_ptr<Core> core(
+      new Core(env, options, hub, observer, std::move(durable.value())));
+  if (Status s = core->rebuild_projections(); !s.ok()) return s;
+  return core;
+}
+
+Core::Core(journal::Env& env, const CoreOptions& options, WsHub& hub, CoreObserver* observer,
+           std::unique_ptr<store::DurableEngine> durable)
+    : env_(env),
+      options_(options),
+      hub_(hub),
+      observer_(observer != nullptr ? observer : &no_observer_),
+      durable_(std::move(durable)),
+      md_(options.projections),
+      queue_(options.queue_capacity),
+      last_snapshot_time_(std::chrono::steady_clock::now()) {
+  committed_seq_.store(durable_->committed_seq());
+  last_snapshot_seq_ = durable_->recovery().snapshot_seq;
+}
+
+Core::~Core() { stop(); }
+
+// The projections are built from events alone, and a snapshot holds the
+// engine, not them: so they are rebuilt by replaying the whole journal
+// through a scratch engine. Its state hash must equal the recovered engine's
+// (a cheap end-to-end check of recovery itself).
+Status Core::rebuild_projections() {
+  auto reader = journal::JournalReader::open(&env_, store::journal_dir(options_.data_dir));
+  if (!reader.ok()) return reader.status();
+  Engine scratch(options_.engine);
+  std::vector<Event> events;
+  Command c;
+  for (;;) {
+    Result<bool> more = reader.value()->next(&c);
+    if (!more.ok()) return more.status();
+    if (!more.value()) break;
+    events.clear();
+    scratch.apply(c, events);
+    md_.apply_batch(events);
+    ++rebuilt_commands_;
+  }
+  for (const marketdata::InstrumentInfo& info : md_.instruments.all()) symbols_.add(info);
+  if (scratch.state_hash() != durable_->engine().state_hash()) {
+    return Status::Corruption(
+        "projections: replaying the journal from its start does not reach the recovered state "
+        "(was the journal pruned, or does a snapshot disagree with it?)");
+  }
+  return Status::OK();
+}
+
+void Core::start() {
+  if (started_) return;
+  started_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Core::stop() {
+  queue_.close();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Core::post(Work&& work) {
+  work.enqueued_ns = steady_now_ns();
+  return queue_.try_push(std::move(work));
+}
+
+std::string Core::failure_reason() const {
+  std::lock_guard lock(failure_mutex_);
+  return failure_reason_;
+}
+
+void Core::record_failure() {
+  {
+    std::lock_guard lock(failure_mutex_);
+    failure_reason_ = durable_->failure_reason();
+  }
+  failed_.store(true, std::memory_order_release);
+}
+
+void Core::run() {
+  std::vector<Work> batch;
+  while (queue_.drain(&batch, std::chrono::milliseconds(50))) {
+    if (!batch.empty()) process(batch);
+    hub_.service(md_);
+    maybe_snapshot(false);
+  }
+  maybe_snapshot(options_.snapshot_on_stop);
+}
+
+void Core::process(std::vector<Work>& batch) {
+  // 1. Sequence, journal (queued) and apply every command.
+  seqs_.assign(batch.size(), 0);
+  std::size_t commands = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (!batch[i].command) continue;
+    Result<SeqNo> seq = durable_->submit(*batch[i].command);
+    if (seq.ok()) {
+      seqs_[i] = seq.value();
+      ++commands;
+    }
+  }
+  // 2. One group commit.
+  released_.clear();
+  Status failure;
+  if (commands > 0) {
+    const std::int64_t t0 = steady_now_ns();
+    Result<SeqNo> committed = durable_->commit(&released_);
+    observer_->on_batch(commands, steady_now_ns() - t0);
+    if (committed.ok()) {
+      committed_seq_.store(committed.value(), std::memory_order_release);
+    } else {
+      failure = committed.status();
+    }
+  }
+  if (durable_->failed()) {
+    record_failure();
+    if (failure.ok()) failure = durable_->failure();
+  }
+  // 3. Project, answer and publish, in queue order.
+  std::size_t next_event = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    Work& w = batch[i];
+    CoreContext ctx{durable_->engine(), md_, hub_, {}, seqs_[i], nullptr};
+    if (w.command && (seqs_[i] == 0 || !failure.ok())) {
+      ctx.failure = failure.ok() ? &durable_->failure() : &failure;
+    } else if (w.command) {
+      const std::size_t first = next_event;
+      while (next_event < released_.size() && released_[next_event].seq == seqs_[i]) ++next_event;
+      ctx.events = std::span<const Event>(released_).subspan(first, next_event - first);
+      md_.apply_batch(ctx.events);
+      for (const Event& e : ctx.events) {
+        if (e.type == EventType::kInstrumentAdded) {
+          symbols_.add(*md_.instruments.find(e.instrument_added.instrument));
+        }
+      }
+      observer_->on_command(*w.command, ctx.events);
+    }
+    if (w.done) w.done(ctx);
+    if (w.command) observer_->on_acked(steady_now_ns() - w.enqueued_ns);
+    if (!ctx.events.empty()) hub_.publish(md_);
+  }
+}
+
+void Core::maybe_snapshot(bool force) {
+  if (durable_->failed() || durable_->pending() != 0) return;
+  const SeqNo seq = durable_->committed_seq();
+  if (seq == last_snapshot_seq_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const bool by_count = options_.snapshot_every_commands != 0 &&
+                        seq - last_snapshot_seq_ >= options_.snapshot_every_commands;
+  const bool by_time = options_.snapshot_every.count() != 0 &&
+                       now - last_snapshot_time_ >= options_.snapshot_every;
+  if (!force && !by_count && !by_time) return;
+  const std::int64_t t0 = steady_now_ns();
+  Result<std::string> path = durable_->snapshot_now();
+  observer_->on_snapshot(steady_now_ns() - t0, path.ok());
+  // A failed snapshot is not fatal (the journal is the truth); try again later.
+  last_snapshot_time_ = now;
+  if (path.ok()) last_snapshot_seq_ = seq;
+}
+
+}  // namespace stox::server
