@@ -5,6 +5,7 @@ target_link_libraries(stox_server
   PUBLIC stox_store stox_marketdata stox_server_parse stox_server_security stox_transport)
 
 stox_test(core_test SOURCES core_test.cc LIBS stox_server)
+stox_test(ws_hub_test SOURCES ws_hub_test.cc LIBS stox_server stox_core_testing simdjson::simdjson)
 stox_test(server_test SOURCES server_test.cc LIBS stox_server stox_client simdjson::simdjson)
 
 # The real binary, killed with SIGKILL at random moments (STOX_CRASHES, default 20).

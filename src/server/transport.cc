@@ -25,6 +25,7 @@
 #include <array>
 #include <atomic>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -97,8 +98,8 @@ class Session {
 
 // State shared by the listener and every session. Outlives the io_context.
 struct Shared {
-  Shared(const TransportOptions& o, HttpHandler& h, WsHandler& w)
-      : options(o), http(h), ws(w), gate(std::make_shared<Gate>()) {}
+  Shared(TransportOptions o, HttpHandler& h, WsHandler& w)
+      : options(std::move(o)), http(h), ws(w), gate(std::make_shared<Gate>()) {}
 
   // False when the transport is stopping: the caller closes the session.
   bool add(const std::shared_ptr<Session>& session) {
@@ -544,7 +545,7 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
   void read_request();
   void on_read(const error_code& ec);
   void dispatch_request();
-  void upgrade(HttpRequest request);
+  void upgrade(const HttpRequest& request);
   Responder make_responder();
   void send(HttpResponse response, bool close_after);
   void linger();
@@ -642,15 +643,14 @@ void HttpSession::on_read(const error_code& ec) {
     send(error_response(408, "REQUEST_TIMEOUT", "the request did not arrive in time"), true);
     return;
   }
-  if (ec == http::error::end_of_stream || ec == http::error::partial_message) {
-    close();
-  } else if (ec == http::error::header_limit) {
+  const bool cut_short = ec == http::error::end_of_stream || ec == http::error::partial_message;
+  if (ec == http::error::header_limit) {
     shared_.counters.oversize.fetch_add(1, std::memory_order_relaxed);
     send(error_response(431, "HEADERS_TOO_LARGE", "request headers are too large"), true);
   } else if (ec == http::error::body_limit) {
     shared_.counters.oversize.fetch_add(1, std::memory_order_relaxed);
     send(error_response(413, "PAYLOAD_TOO_LARGE", "request body is too large"), true);
-  } else if (ec && is_parse_error(ec)) {
+  } else if (ec && !cut_short && is_parse_error(ec)) {
     send(error_response(400, "BAD_REQUEST", "malformed HTTP request"), true);
   } else if (ec) {
     close();
@@ -672,7 +672,7 @@ void HttpSession::dispatch_request() {
   request.authorization = std::string(req[http::field::authorization]);
   request.remote = remote_;
   if (request.path == "/ws" && websocket::is_upgrade(req)) {
-    upgrade(std::move(request));
+    upgrade(request);
     return;
   }
   request.body = std::move(parser_->get().body());
@@ -701,7 +701,11 @@ Responder HttpSession::make_responder() {
     State(const State&) = delete;
     State& operator=(const State&) = delete;
     ~State() {
-      if (!done) respond(error_response(500, "INTERNAL", "the request was not answered"));
+      try {
+        if (!done) respond(error_response(500, "INTERNAL", "the request was not answered"));
+      } catch (...) {
+        std::terminate();  // out of memory in a destructor
+      }
     }
   };
   auto state = std::make_shared<State>();
@@ -710,7 +714,7 @@ Responder HttpSession::make_responder() {
   return [state](HttpResponse response) { state->respond(std::move(response)); };
 }
 
-void HttpSession::upgrade(HttpRequest request) {
+void HttpSession::upgrade(const HttpRequest& request) {
   auto sink = std::make_shared<WsSinkImpl>(
       shared_.gate, shared_.next_ws_id.fetch_add(1, std::memory_order_relaxed),
       shared_.options.ws_soft_limit_bytes, shared_.options.ws_hard_limit_bytes);
@@ -872,7 +876,13 @@ struct Transport::Impl {
 
 Transport::Transport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Transport::~Transport() { stop(); }
+Transport::~Transport() {
+  try {
+    stop();
+  } catch (...) {
+    std::terminate();  // a thread that cannot be joined: nothing sane is left to do
+  }
+}
 
 Result<std::unique_ptr<Transport>> Transport::start(const TransportOptions& options,
                                                     HttpHandler& http, WsHandler& ws) {

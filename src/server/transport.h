@@ -33,9 +33,9 @@ struct TransportOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  // 0 = any free port (tests); Transport::port() tells which
   int io_threads = 1;
-  std::size_t max_body_bytes = 64 * 1024;
-  std::size_t max_header_bytes = 8 * 1024;
-  std::size_t max_ws_message_bytes = 16 * 1024;  // a bigger incoming message: close 1009
+  std::size_t max_body_bytes = std::size_t{64} << 10;
+  std::size_t max_header_bytes = std::size_t{8} << 10;
+  std::size_t max_ws_message_bytes = std::size_t{16} << 10;  // a bigger incoming message: close 1009
   std::size_t max_connections = 2048;
   // A request (headers and body) must arrive within this from its first
   // byte; a new connection must start its first request within it too.
@@ -50,8 +50,8 @@ struct TransportOptions {
   // Bytes queued on one WebSocket and not yet written: over the soft limit
   // market data is dropped (SendResult::kDropped); over the hard limit a
   // private message closes the connection ("slow consumer", code 1008).
-  std::size_t ws_soft_limit_bytes = 1 << 20;
-  std::size_t ws_hard_limit_bytes = 8 << 20;
+  std::size_t ws_soft_limit_bytes = std::size_t{1} << 20;
+  std::size_t ws_hard_limit_bytes = std::size_t{8} << 20;
 };
 
 // Counters for /metrics; a snapshot, each field read atomically on its own.

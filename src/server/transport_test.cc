@@ -176,7 +176,7 @@ class RawSocket {
   RawSocket& operator=(const RawSocket&) = delete;
 
   bool connected() const { return connected_; }
-  bool send(std::string_view data) {
+  bool send(std::string_view data) const {
     return ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
   }
   // Whether bytes (or EOF) are ready within `timeout`.
@@ -210,7 +210,7 @@ class RawSocket {
 
 class TransportTest : public ::testing::Test {
  protected:
-  void start(TransportOptions options = {}) {
+  void start(const TransportOptions& options = {}) {
     auto t = Transport::start(options, http_, ws_);
     ASSERT_TRUE(t.ok()) << t.status().to_string();
     transport_ = std::move(*t);
@@ -473,8 +473,8 @@ TEST_F(TransportTest, BinaryWebSocketMessageIsRefusedWithAReason) {
 
 TEST_F(TransportTest, SlowConsumerOfPrivateMessagesIsDisconnected) {
   TransportOptions o;
-  o.ws_soft_limit_bytes = 16 * 1024;
-  o.ws_hard_limit_bytes = 64 * 1024;
+  o.ws_soft_limit_bytes = std::size_t{16} << 10;
+  o.ws_hard_limit_bytes = std::size_t{64} << 10;
   start(o);
   auto c = ws_client();  // never reads while the server pushes
   ASSERT_TRUE(c);
@@ -503,8 +503,8 @@ TEST_F(TransportTest, SlowConsumerOfPrivateMessagesIsDisconnected) {
 
 TEST_F(TransportTest, MarketDataOverTheSoftLimitIsDroppedNotQueued) {
   TransportOptions o;
-  o.ws_soft_limit_bytes = 16 * 1024;
-  o.ws_hard_limit_bytes = 1 << 30;
+  o.ws_soft_limit_bytes = std::size_t{16} << 10;
+  o.ws_hard_limit_bytes = std::size_t{1} << 30;
   start(o);
   auto c = ws_client();  // never reads
   ASSERT_TRUE(c);
