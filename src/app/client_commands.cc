@@ -272,9 +272,8 @@ bool print_ladder(std::string_view json, std::ostream& out) {
   out << field(book, "symbol") << "  sequence " << field(book, "sequence") << "\n";
   out << "  " << "   " << std::setw(16) << "PRICE" << std::setw(16) << "QUANTITY" << std::setw(8) << "ORDERS" << "\n";
   std::vector<simdjson::dom::element> ask_levels(asks.begin(), asks.end());
-  // Reverse iterators, not std::views::reverse: clang 14 cannot compile
-  // libstdc++ 12's ranges (the ASan build).
-  for (auto it = ask_levels.rbegin(); it != ask_levels.rend(); ++it) print_level(out, "ASK", *it);
+  std::reverse(ask_levels.begin(), ask_levels.end());
+  for (const simdjson::dom::element level : ask_levels) print_level(out, "ASK", level);
   out << "  " << std::string(43, '-') << "\n";
   for (simdjson::dom::element level : bids) print_level(out, "BID", level);
   simdjson::dom::element last;

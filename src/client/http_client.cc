@@ -24,6 +24,10 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using beast::error_code;
 using Clock = std::chrono::steady_clock;
+// A concrete executor rather than any_io_executor: no type erasure is needed
+// (one io_context per client), and clang-analyzer misreads any_executor's
+// erased target as null inside Beast's operations.
+using Stream = beast::basic_stream<tcp, asio::io_context::executor_type>;
 
 constexpr std::size_t kMaxResponseBody = 64 << 20;
 
@@ -91,7 +95,7 @@ struct HttpClient::Impl {
   std::uint16_t port = 0;
   std::chrono::milliseconds timeout{};
   asio::io_context ioc;
-  std::optional<beast::tcp_stream> stream;
+  std::optional<Stream> stream;
   beast::flat_buffer buffer;
   bool reused = false;  // a response was already read on this connection
 
@@ -196,7 +200,7 @@ Result<ClientResponse> HttpClient::request(std::string_view method, std::string_
 struct WsClient::Impl {
   std::chrono::milliseconds timeout{};
   asio::io_context ioc;
-  websocket::stream<beast::tcp_stream> ws{ioc};
+  websocket::stream<Stream> ws{ioc};
   beast::flat_buffer buffer;
   bool read_pending = false;
   bool read_done = false;
@@ -229,7 +233,8 @@ struct WsClient::Impl {
 };
 
 WsClient::WsClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-WsClient::~WsClient() { close(); }
+// Without a close handshake: call close() first for a polite goodbye.
+WsClient::~WsClient() { impl_->teardown(); }
 
 Result<std::unique_ptr<WsClient>> WsClient::connect(const std::string& host, std::uint16_t port,
                                                     std::string_view path, std::string_view api_key,

@@ -74,7 +74,7 @@ class WsClient {
                                                    std::string_view path = "/ws",
                                                    std::string_view api_key = {},
                                                    std::chrono::milliseconds timeout = 5s);
-  ~WsClient();  // close()
+  ~WsClient();  // closes the socket, without the close handshake of close()
   WsClient(const WsClient&) = delete;
   WsClient& operator=(const WsClient&) = delete;
 

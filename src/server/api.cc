@@ -103,17 +103,17 @@ struct Api::Call {
   std::optional<KeyInfo> key;
   QueryParams query;
 
-  void answer(HttpResponse r) { respond(std::move(r)); }
-  void fail(const ApiError& e) { respond(error_response(e)); }
+  void answer(HttpResponse r) const { respond(std::move(r)); }
+  void fail(const ApiError& e) const { respond(error_response(e)); }
 };
 
 Api::Api(Core& core, KeyStore& keys, RateLimiter& limiter,
-         std::function<std::string()> metrics_text, const ApiOptions& options)
+         std::function<std::string()> metrics_text, ApiOptions options)
     : core_(core),
       keys_(keys),
       limiter_(limiter),
       metrics_text_(std::move(metrics_text)),
-      options_(options) {}
+      options_(std::move(options)) {}
 
 void Api::handle(HttpRequest request, Responder respond) {
   counters_.requests.fetch_add(1, std::memory_order_relaxed);

@@ -20,7 +20,9 @@
 // UNKNOWN_ORDER), on every route.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <optional>
 #include <functional>
 #include <memory>
 #include <string>
@@ -54,7 +56,7 @@ class Api : public HttpHandler, public WsHandler {
  public:
   // `metrics_text` renders GET /metrics.
   Api(Core& core, KeyStore& keys, RateLimiter& limiter, std::function<std::string()> metrics_text,
-      const ApiOptions& options);
+      ApiOptions options);
 
   void handle(HttpRequest request, Responder respond) override;
   std::unique_ptr<WsConnection> on_open(const HttpRequest& request, std::shared_ptr<WsSink> sink,

@@ -4,7 +4,7 @@
 #include "server/core.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
+#include <cstdlib>  // mkdtemp (POSIX, declared here by glibc)
 
 #include <cerrno>
 #include <filesystem>
@@ -36,8 +36,8 @@ class CoreTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Calls the API directly (no transport) and returns its answer.
-  HttpResponse call(Api& api, std::string method, std::string path, std::string body = {},
-                    std::string key = {}) {
+  static HttpResponse call(Api& api, std::string method, std::string path, std::string body = {},
+                           const std::string& key = {}) {
     auto promise = std::make_shared<std::promise<HttpResponse>>();
     auto future = promise->get_future();
     HttpRequest r;

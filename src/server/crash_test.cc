@@ -9,7 +9,7 @@
 //
 // STOX_CRASHES sets the number of crashes (default 20; scripts/crash-soak.sh
 // runs hundreds). STOX_CRASH_SEED fixes the randomness (printed on failure).
-#include <signal.h>
+#include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -154,6 +154,7 @@ TEST(CrashTest, EveryAcknowledgedOrderSurvivesKillNine) {
     std::atomic<int> acked{0};
     const int kill_after = 5 + static_cast<int>(rng() % 120);
     std::vector<std::thread> traders;
+    traders.reserve(2);
     for (int t = 0; t < 2; ++t) {
       traders.emplace_back([&, t, round] {
         auto c = connect(p.port());
@@ -163,7 +164,9 @@ TEST(CrashTest, EveryAcknowledgedOrderSurvivesKillNine) {
           const bool buy = (local() & 1) != 0;
           const int cents = 9900 + static_cast<int>(local() % 200);
           // snprintf, not operator+ chains: GCC 12 warns falsely (-Wrestrict) on those.
-          char price[16], qty[16], coid[17];
+          char price[16];
+          char qty[16];
+          char coid[17];
           std::snprintf(price, sizeof(price), "%d.%02d", cents / 100, cents % 100);
           std::snprintf(qty, sizeof(qty), "%d", static_cast<int>(1 + local() % 50));
           std::snprintf(coid, sizeof(coid), "r%dt%di%d", round, t, i);

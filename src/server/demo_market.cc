@@ -229,7 +229,7 @@ void MarketMaker::tick(std::uint64_t round) {
         o.side = side;
         o.type = OrderType::kLimit;
         o.time_in_force = TimeInForce::kGtc;
-        o.price = side == Side::kBuy ? mid - level * 2 : mid + level * 2;
+        o.price = side == Side::kBuy ? mid - Price{2} * level : mid + Price{2} * level;
         o.quantity = static_cast<Quantity>(10 + next() % 190);
         post(Command::make(0, 0, o));
       }

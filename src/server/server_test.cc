@@ -425,12 +425,15 @@ TEST_F(ServerTest, DepthStreamStaysConsistentWithOrderbookUnderLoad) {
   ASSERT_TRUE(sub->send(R"({"action":"subscribe","channel":"depth","symbols":["AAPL"]})").ok());
   std::string snap;
   ASSERT_EQ(read_type(*sub, "snapshot", &snap), "snapshot");
-  std::map<std::string, std::string> bids, asks;  // price -> quantity
+  std::map<std::string, std::string> bids;  // price -> quantity
+  std::map<std::string, std::string> asks;
   std::uint64_t seq = std::stoull(Json(snap).at("/data/sequence"));
   ASSERT_EQ(Json(snap).size("/data/bids") + Json(snap).size("/data/asks"), 0U);  // empty to start
 
-  constexpr int kThreads = 4, kOrders = 150;
+  constexpr int kThreads = 4;
+  constexpr int kOrders = 150;
   std::vector<std::thread> traders;
+  traders.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     traders.emplace_back([&, t] {
       auto c = client::HttpClient::connect("127.0.0.1", server_->port());
@@ -466,7 +469,8 @@ TEST_F(ServerTest, DepthStreamStaysConsistentWithOrderbookUnderLoad) {
       side[u.at("/data/price")] = u.at("/data/quantity");
     }
   }
-  std::map<std::string, std::string> want_bids, want_asks;
+  std::map<std::string, std::string> want_bids;
+  std::map<std::string, std::string> want_asks;
   for (std::size_t i = 0; i < book.size("/bids"); ++i) {
     want_bids[book.at("/bids/" + std::to_string(i) + "/price")] =
         book.at("/bids/" + std::to_string(i) + "/quantity");

@@ -167,9 +167,9 @@ void WsHub::fan_out(Public channel, InstrumentId id, const Message& m) {
     // While a symbol is stale for this connection its updates are skipped:
     // the resync replaces them with the state.
     if (channel == kDepth) {
-      if (c->stale_depth.count(id) != 0 || !send_market(*c, m)) c->stale_depth.insert(id);
+      if (c->stale_depth.contains(id) || !send_market(*c, m)) c->stale_depth.insert(id);
     } else if (channel == kQuotes) {
-      if (c->stale_quotes.count(id) != 0 || !send_market(*c, m)) c->stale_quotes.insert(id);
+      if (c->stale_quotes.contains(id) || !send_market(*c, m)) c->stale_quotes.insert(id);
     } else {
       auto missed = c->missed_trades.find(id);
       if (missed != c->missed_trades.end()) {
@@ -184,15 +184,15 @@ void WsHub::fan_out(Public channel, InstrumentId id, const Message& m) {
 void WsHub::publish(const marketdata::Projections& md) {
   const marketdata::JsonContext ctx = md.json();
   for (const marketdata::DepthUpdate& u : md.book.updates()) {
-    if (subscribers_[kDepth].count(u.instrument) == 0) continue;
+    if (!subscribers_[kDepth].contains(u.instrument)) continue;
     fan_out(kDepth, u.instrument, envelope("depth", "update", u, ctx));
   }
   for (const marketdata::Quote& q : md.book.quote_changes()) {
-    if (subscribers_[kQuotes].count(q.instrument) == 0) continue;
+    if (!subscribers_[kQuotes].contains(q.instrument)) continue;
     fan_out(kQuotes, q.instrument, envelope("quotes", "quote", q, ctx));
   }
   for (const marketdata::PublicTrade& t : md.tape.batch_trades()) {
-    if (subscribers_[kTrades].count(t.instrument) == 0) continue;
+    if (!subscribers_[kTrades].contains(t.instrument)) continue;
     fan_out(kTrades, t.instrument, envelope("trades", "trade", t, ctx));
   }
   for (const marketdata::OrderUpdate& u : md.orders.updates()) {
@@ -202,7 +202,7 @@ void WsHub::publish(const marketdata::Projections& md) {
     for (std::uint64_t sid : it->second) {
       Conn* c = find(sid);
       if (c == nullptr) continue;
-      if (!c->order_filter.empty() && c->order_filter.count(u.state.instrument) == 0) continue;
+      if (!c->order_filter.empty() && !c->order_filter.contains(u.state.instrument)) continue;
       // Private: never dropped; the sink closes a consumer too slow for it.
       if (c->sink->send(m, MessageClass::kPrivate) == SendResult::kClosed) {
         c->dead = true;

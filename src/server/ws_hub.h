@@ -37,7 +37,7 @@
 namespace stox::server {
 
 struct HubOptions {
-  std::size_t resync_below_bytes = 64 * 1024;  // a lagging sink is resynced below this
+  std::size_t resync_below_bytes = std::size_t{64} * 1024;  // a lagging sink is resynced below this
   std::size_t max_symbols_per_connection = 200;
   std::size_t max_snapshot_levels = 5000;      // per side
 };
@@ -81,7 +81,7 @@ class WsHub {
   };
   using Message = std::shared_ptr<const std::string>;
 
-  void reply_error(Conn& c, std::string_view code, std::string_view message);
+  static void reply_error(Conn& c, std::string_view code, std::string_view message);
   void subscribe_public(Conn& c, Public channel, const std::vector<InstrumentId>& ids,
                         const marketdata::Projections& md);
   void unsubscribe_public(Conn& c, Public channel, const std::vector<InstrumentId>& ids);

@@ -64,7 +64,7 @@ class WsHubTest : public ::testing::Test {
   // One command through the engine, the projections and the hub.
   void apply(Command c) {
     c.seq = ++seq_;
-    c.timestamp = seq_;
+    c.timestamp = static_cast<Timestamp>(seq_);
     events_.clear();
     engine_.apply(c, events_);
     md_.apply_batch(events_);

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
-#include <stdlib.h>
+#include <cstdlib>  // mkdtemp (POSIX, declared here by glibc)
 
 #include <filesystem>
 #include <memory>
