@@ -41,10 +41,8 @@ Core::Core(journal::Env& env, const CoreOptions& options, WsHub& hub, CoreObserv
       observer_(observer != nullptr ? observer : &no_observer_),
       durable_(std::move(durable)),
       md_(options.projections),
-      queue_(options.queue_capacity),
-      last_snapshot_time_(std::chrono::steady_clock::now()) {
+      queue_(options.queue_capacity) {
   committed_seq_.store(durable_->committed_seq());
-  last_snapshot_seq_ = durable_->recovery().snapshot_seq;
 }
 
 Core::~Core() { stop(); }
@@ -53,10 +51,14 @@ Core::~Core() { stop(); }
 // engine, not them: so they are rebuilt by replaying the whole journal
 // through a scratch engine. Its state hash must equal the recovered engine's
 // (a cheap end-to-end check of recovery itself).
+//
+// The scratch engine then becomes the snapshot follower's engine: it is at
+// exactly the committed state.
 Status Core::rebuild_projections() {
   auto reader = journal::JournalReader::open(&env_, store::journal_dir(options_.data_dir));
   if (!reader.ok()) return reader.status();
-  Engine scratch(options_.engine);
+  auto engine = std::make_unique<Engine>(options_.engine);
+  Engine& scratch = *engine;
   std::vector<Event> events;
   Command c;
   for (;;) {
@@ -74,6 +76,10 @@ Status Core::rebuild_projections() {
         "projections: replaying the journal from its start does not reach the recovered state "
         "(was the journal pruned, or does a snapshot disagree with it?)");
   }
+  CoreObserver* observer = observer_;
+  follower_ = std::make_unique<store::SnapshotFollower>(
+      env_, options_.data_dir, std::move(engine), durable_->committed_seq(), options_.snapshots,
+      [observer](SeqNo, std::int64_t write_ns, bool ok) { observer->on_snapshot(write_ns, ok); });
   return Status::OK();
 }
 
@@ -86,6 +92,7 @@ void Core::start() {
 void Core::stop() {
   queue_.close();
   if (thread_.joinable()) thread_.join();
+  if (follower_) follower_->stop();
 }
 
 bool Core::post(Work&& work) {
@@ -111,14 +118,13 @@ void Core::run() {
   while (queue_.drain(&batch, std::chrono::milliseconds(50))) {
     if (!batch.empty()) process(batch);
     hub_.service(md_);
-    maybe_snapshot(false);
   }
-  maybe_snapshot(options_.snapshot_on_stop);
 }
 
 void Core::process(std::vector<Work>& batch) {
   // 1. Sequence, journal (queued) and apply every command.
   seqs_.assign(batch.size(), 0);
+  sequenced_.clear();
   std::size_t commands = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!batch[i].command) continue;
@@ -126,6 +132,9 @@ void Core::process(std::vector<Work>& batch) {
     if (seq.ok()) {
       seqs_[i] = seq.value();
       ++commands;
+      Command& c = sequenced_.emplace_back(*batch[i].command);
+      c.seq = seq.value();
+      c.timestamp = durable_->last_timestamp();  // what submit() gave it
     }
   }
   // 2. One group commit.
@@ -137,6 +146,7 @@ void Core::process(std::vector<Work>& batch) {
     observer_->on_batch(commands, steady_now_ns() - t0);
     if (committed.ok()) {
       committed_seq_.store(committed.value(), std::memory_order_release);
+      follower_->push(sequenced_);
     } else {
       failure = committed.status();
     }
@@ -168,24 +178,6 @@ void Core::process(std::vector<Work>& batch) {
     if (w.command) observer_->on_acked(steady_now_ns() - w.enqueued_ns);
     if (!ctx.events.empty()) hub_.publish(md_);
   }
-}
-
-void Core::maybe_snapshot(bool force) {
-  if (durable_->failed() || durable_->pending() != 0) return;
-  const SeqNo seq = durable_->committed_seq();
-  if (seq == last_snapshot_seq_) return;
-  const auto now = std::chrono::steady_clock::now();
-  const bool by_count = options_.snapshot_every_commands != 0 &&
-                        seq - last_snapshot_seq_ >= options_.snapshot_every_commands;
-  const bool by_time = options_.snapshot_every.count() != 0 &&
-                       now - last_snapshot_time_ >= options_.snapshot_every;
-  if (!force && !by_count && !by_time) return;
-  const std::int64_t t0 = steady_now_ns();
-  Result<std::string> path = durable_->snapshot_now();
-  observer_->on_snapshot(steady_now_ns() - t0, path.ok());
-  // A failed snapshot is not fatal (the journal is the truth); try again later.
-  last_snapshot_time_ = now;
-  if (path.ok()) last_snapshot_seq_ = seq;
 }
 
 }  // namespace stox::server

@@ -44,6 +44,7 @@
 #include "marketdata/projections.h"
 #include "server/queue.h"
 #include "store/durable_engine.h"
+#include "store/snapshot_follower.h"
 
 namespace stox::server {
 
@@ -87,13 +88,14 @@ struct Work {
   std::int64_t enqueued_ns = 0;            // steady clock, for the ack-latency histogram
 };
 
-// Hooks for metrics; called on the engine thread. All optional.
+// Hooks for metrics; called on the engine thread, except on_snapshot (the
+// snapshot follower's thread). All optional.
 struct CoreObserver {
   virtual ~CoreObserver() = default;
   virtual void on_batch(std::size_t /*commands*/, std::int64_t /*commit_ns*/) {}
   virtual void on_command(const Command& /*c*/, std::span<const Event> /*events*/) {}
   virtual void on_acked(std::int64_t /*latency_ns*/) {}
-  virtual void on_snapshot(std::int64_t /*pause_ns*/, bool /*ok*/) {}
+  virtual void on_snapshot(std::int64_t /*write_ns*/, bool /*ok*/) {}
 };
 
 struct CoreOptions {
@@ -102,9 +104,9 @@ struct CoreOptions {
   store::DurableOptions durable;
   marketdata::ProjectionsConfig projections;
   std::size_t queue_capacity = 65536;
-  std::uint64_t snapshot_every_commands = 1'000'000;  // 0 = never by count
-  std::chrono::seconds snapshot_every{600};           // 0 = never by time
-  bool snapshot_on_stop = true;
+  // Snapshots are written by a follower engine on its own thread
+  // (store/snapshot_follower.h): matching never pauses for them.
+  store::FollowerOptions snapshots;
 };
 
 // The settings of the exchange's engine as the server runs it: accounts,
@@ -123,8 +125,8 @@ class Core {
   Core& operator=(const Core&) = delete;
 
   void start();  // starts the engine thread
-  // Stops taking work, answers what is queued, writes a snapshot (if
-  // configured and healthy) and joins the thread. Idempotent.
+  // Stops taking work, answers what is queued, joins the thread, then lets
+  // the snapshot follower catch up and write its final snapshot. Idempotent.
   void stop();
 
   // From any thread; never blocks. False when the queue is full or the core
@@ -138,6 +140,7 @@ class Core {
   std::size_t queue_capacity() const { return queue_.capacity(); }
   SeqNo committed_seq() const { return committed_seq_.load(std::memory_order_acquire); }
   std::uint64_t rebuilt_commands() const { return rebuilt_commands_; }
+  const store::SnapshotFollower& snapshots() const { return *follower_; }
   const SymbolCache& symbols() const { return symbols_; }
 
  private:
@@ -146,7 +149,6 @@ class Core {
   Status rebuild_projections();
   void run();
   void process(std::vector<Work>& batch);
-  void maybe_snapshot(bool force);
   void record_failure();
 
   journal::Env& env_;
@@ -155,6 +157,7 @@ class Core {
   CoreObserver* observer_;
   CoreObserver no_observer_;
   std::unique_ptr<store::DurableEngine> durable_;
+  std::unique_ptr<store::SnapshotFollower> follower_;
   marketdata::Projections md_;
   SymbolCache symbols_;
   BoundedQueue<Work> queue_;
@@ -170,8 +173,7 @@ class Core {
   // Engine thread only.
   std::vector<Event> released_;
   std::vector<SeqNo> seqs_;  // per batch item: its seq, 0 for reads or refused commands
-  SeqNo last_snapshot_seq_ = 0;
-  std::chrono::steady_clock::time_point last_snapshot_time_;
+  std::vector<Command> sequenced_;  // the batch's commands as journaled, for the follower
 };
 
 // Monotonic nanoseconds (latency measurement only, never in commands).

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -297,6 +298,8 @@ TEST_F(ServerTest, RestartRecoversOrdersBalancesKeysAndMarketData) {
   const std::string account_before = call("GET", "/api/v1/account", {}, buyer_.key).body;
   const std::string book_before = call("GET", "/api/v1/orderbook/AAPL").body;
   restart();
+  // The clean stop left a snapshot (written by the follower engine).
+  EXPECT_FALSE(std::filesystem::is_empty(config_.data_dir + "/snapshots"));
   EXPECT_EQ(call("GET", "/api/v1/account", {}, buyer_.key).body, account_before);
   EXPECT_EQ(call("GET", "/api/v1/orderbook/AAPL").body, book_before);
   EXPECT_EQ(Json(call("GET", "/api/v1/orders/" + id, {}, buyer_.key).body).at("/status"), "FILLED");
