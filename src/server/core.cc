@@ -1,5 +1,7 @@
 #include "server/core.h"
 
+#include <pthread.h>
+
 #include <utility>
 
 #include "journal/reader.h"
@@ -86,7 +88,10 @@ Status Core::rebuild_projections() {
 void Core::start() {
   if (started_) return;
   started_ = true;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "stox-engine");
+    run();
+  });
 }
 
 void Core::stop() {
@@ -159,6 +164,7 @@ void Core::process(std::vector<Work>& batch) {
   std::size_t next_event = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     Work& w = batch[i];
+    if (!w.command) hub_.flush();  // a read (a subscribe) must not see older updates after it
     CoreContext ctx{durable_->engine(), md_, hub_, {}, seqs_[i], nullptr};
     if (w.command && (seqs_[i] == 0 || !failure.ok())) {
       ctx.failure = failure.ok() ? &durable_->failure() : &failure;
@@ -178,6 +184,7 @@ void Core::process(std::vector<Work>& batch) {
     if (w.command) observer_->on_acked(steady_now_ns() - w.enqueued_ns);
     if (!ctx.events.empty()) hub_.publish(md_);
   }
+  hub_.flush();
 }
 
 }  // namespace stox::server

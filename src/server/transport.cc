@@ -19,6 +19,8 @@
 // its request). So after such a response the session shuts down its sending
 // side and drains what the client still sends, for a bounded time, before it
 // closes ("lingering close").
+#include <pthread.h>
+
 #include "server/transport.h"
 
 #include <algorithm>
@@ -894,7 +896,11 @@ Result<std::unique_ptr<Transport>> Transport::start(const TransportOptions& opti
   if (Status s = impl->listener->listen(*endpoint); !s.ok()) return s;
   impl->listener->accept();
   for (int i = 0; i < options.io_threads; ++i) {
-    impl->threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
+    impl->threads.emplace_back([ioc = &impl->ioc, i] {
+      const std::string name = "stox-io-" + std::to_string(i);  // shows in top/perf
+      pthread_setname_np(pthread_self(), name.c_str());
+      ioc->run();
+    });
   }
   return std::unique_ptr<Transport>(new Transport(std::move(impl)));
 }

@@ -68,11 +68,14 @@ void WsHub::handle(std::uint64_t sink_id, const WsRequest& request,
       return reply_error(*c, "UNAUTHORIZED",
                          "the orders channel needs an API key (Authorization: Bearer <key>)");
     }
+    if (!ids.empty()) {
+      return reply_error(*c, "INVALID_FIELD",
+                         "symbols: the orders channel carries all of the account's orders; "
+                         "send no symbols");
+    }
     auto& subs = order_subscribers_[c->account];
     erase_id(subs, sink_id);
     c->orders = subscribe;
-    c->order_filter = subscribe ? std::set<InstrumentId>(ids.begin(), ids.end())
-                                : std::set<InstrumentId>{};
     if (subscribe) subs.push_back(sink_id);
   } else {
     if (ids.empty()) return reply_error(*c, "MISSING_FIELD", "symbols: at least one symbol");
@@ -158,7 +161,7 @@ bool WsHub::send_market(Conn& c, const Message& m) {
   return false;
 }
 
-void WsHub::fan_out(Public channel, InstrumentId id, const Message& m) {
+void WsHub::fan_out(Public channel, InstrumentId id, const Message& m, std::uint64_t trades) {
   auto it = subscribers_[channel].find(id);
   if (it == subscribers_[channel].end()) return;
   for (std::uint64_t sid : it->second) {
@@ -173,42 +176,97 @@ void WsHub::fan_out(Public channel, InstrumentId id, const Message& m) {
     } else {
       auto missed = c->missed_trades.find(id);
       if (missed != c->missed_trades.end()) {
-        ++missed->second;
+        missed->second += trades;
       } else if (!send_market(*c, m)) {
-        c->missed_trades[id] = 1;
+        c->missed_trades[id] = trades;
       }
     }
   }
 }
 
+namespace {
+
+template <class T>
+void collect(std::string& items, const T& value, const marketdata::JsonContext& ctx) {
+  JsonWriter w;
+  marketdata::write(w, value, ctx);
+  if (!items.empty()) items.push_back(',');
+  items += w.text();
+}
+
+// {"channel":C,"type":T,"symbol":S,"data":[items]} (symbol omitted if empty)
+std::shared_ptr<const std::string> batch_message(std::string_view channel, std::string_view type,
+                                                 std::string_view symbol, const std::string& items) {
+  JsonWriter w;
+  w.begin_object().key("channel").string(channel).key("type").string(type);
+  if (!symbol.empty()) w.key("symbol").string(symbol);
+  w.key("data").json_value("[" + items + "]").end_object();
+  return share(w.take());
+}
+
+}  // namespace
+
 void WsHub::publish(const marketdata::Projections& md) {
   const marketdata::JsonContext ctx = md.json();
   for (const marketdata::DepthUpdate& u : md.book.updates()) {
     if (!subscribers_[kDepth].contains(u.instrument)) continue;
-    fan_out(kDepth, u.instrument, envelope("depth", "update", u, ctx));
+    collect(pending_[kDepth][u.instrument].items, u, ctx);
   }
   for (const marketdata::Quote& q : md.book.quote_changes()) {
     if (!subscribers_[kQuotes].contains(q.instrument)) continue;
-    fan_out(kQuotes, q.instrument, envelope("quotes", "quote", q, ctx));
+    collect(pending_[kQuotes][q.instrument].items, q, ctx);
   }
   for (const marketdata::PublicTrade& t : md.tape.batch_trades()) {
     if (!subscribers_[kTrades].contains(t.instrument)) continue;
-    fan_out(kTrades, t.instrument, envelope("trades", "trade", t, ctx));
+    Pending& p = pending_[kTrades][t.instrument];
+    collect(p.items, t, ctx);
+    ++p.count;
   }
   for (const marketdata::OrderUpdate& u : md.orders.updates()) {
     auto it = order_subscribers_.find(u.state.account);
     if (it == order_subscribers_.end() || it->second.empty()) continue;
-    const Message m = envelope("orders", "order", u, ctx);
-    for (std::uint64_t sid : it->second) {
-      Conn* c = find(sid);
-      if (c == nullptr) continue;
-      if (!c->order_filter.empty() && !c->order_filter.contains(u.state.instrument)) continue;
-      // Private: never dropped; the sink closes a consumer too slow for it.
-      if (c->sink->send(m, MessageClass::kPrivate) == SendResult::kClosed) {
-        c->dead = true;
-      } else {
-        ++stats_.messages;
+    collect(pending_orders_[u.state.account].items, u, ctx);
+  }
+  // Symbols, for the envelopes: remembered now, while the directory is at hand.
+  for (std::uint8_t ch = 0; ch < kPublicChannels; ++ch) {
+    for (auto& [id, p] : pending_[ch]) {
+      if (symbols_.size() < id) symbols_.resize(id);
+      if (symbols_[id - 1].empty()) {
+        const marketdata::InstrumentInfo* info = md.instruments.find(id);
+        if (info != nullptr) symbols_[id - 1] = std::string(info->symbol());
       }
+    }
+  }
+}
+
+void WsHub::flush() {
+  static constexpr std::string_view kTypes[] = {"quote", "trade", "update"};
+  static constexpr std::string_view kNames[] = {"quotes", "trades", "depth"};
+  for (std::uint8_t ch = 0; ch < kPublicChannels; ++ch) {
+    for (auto& [id, p] : pending_[ch]) {
+      const std::string_view symbol = id <= symbols_.size() ? symbols_[id - 1] : "";
+      fan_out(static_cast<Public>(ch), id, batch_message(kNames[ch], kTypes[ch], symbol, p.items),
+              p.count);
+    }
+    pending_[ch].clear();
+  }
+  for (auto& [account, p] : pending_orders_) {
+    send_orders(account, batch_message("orders", "order", "", p.items));
+  }
+  pending_orders_.clear();
+}
+
+void WsHub::send_orders(AccountId account, const Message& m) {
+  auto it = order_subscribers_.find(account);
+  if (it == order_subscribers_.end()) return;
+  for (std::uint64_t sid : it->second) {
+    Conn* c = find(sid);
+    if (c == nullptr) continue;
+    // Private: never dropped; the sink closes a consumer too slow for it.
+    if (c->sink->send(m, MessageClass::kPrivate) == SendResult::kClosed) {
+      c->dead = true;
+    } else {
+      ++stats_.messages;
     }
   }
 }

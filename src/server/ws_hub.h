@@ -1,11 +1,18 @@
 // WsHub: WebSocket subscriptions and market-data fan-out, on the engine
 // thread (docs/design.md, "WebSocket API").
 //
-// Every message a subscriber gets is built here, once per change, and
-// queued to each subscriber's WsSink (which never blocks). Because the hub
-// runs on the engine thread between commands, a depth snapshot sent on
-// subscribe and the updates after it are cut at exactly the same point: the
-// first update after a snapshot carries snapshot.sequence + 1.
+// Messages are built here and queued to each subscriber's WsSink (which
+// never blocks). Changes are collected per engine batch (publish() after
+// each command) and sent at the end of the batch (flush()): one message per
+// channel and symbol (per account for orders) whose "data" is the array of
+// that batch's changes, built once and shared by every subscriber. Under
+// load that turns thousands of tiny frames per subscriber into one per
+// batch, which is what makes fan-out to a thousand subscribers affordable.
+//
+// Because the hub runs on the engine thread, a depth snapshot sent on
+// subscribe and the updates after it are cut at exactly the same point
+// (the core flushes before running any read): the first update after a
+// snapshot carries snapshot.sequence + 1.
 //
 // Slow consumers (the sink's buffer is over its soft limit, SendResult::
 // kDropped): market data is conflated, never queued without bound —
@@ -58,9 +65,13 @@ class WsHub {
   // Applies a subscribe/unsubscribe of connection `sink_id` and answers it
   // on that connection ({"type":"subscribed",...} or {"type":"error",...}).
   void handle(std::uint64_t sink_id, const WsRequest& request, const marketdata::Projections& md);
-  // After the projections applied one command's events: fans out its depth
-  // updates, quotes, trades and order updates.
+  // After the projections applied one command's events: collects its depth
+  // updates, quotes, trades and order updates for flush().
   void publish(const marketdata::Projections& md);
+  // Sends what publish() collected since the last flush. The core calls it
+  // at the end of each batch and before any read (a subscribe must not see
+  // updates older than its snapshot).
+  void flush();
   // After each batch: forgets closed connections, resyncs drained laggards.
   void service(const marketdata::Projections& md);
 
@@ -73,7 +84,6 @@ class WsHub {
     AccountId account = 0;
     std::set<InstrumentId> subs[kPublicChannels];
     bool orders = false;
-    std::set<InstrumentId> order_filter;  // empty: every instrument
     std::set<InstrumentId> stale_depth, stale_quotes;
     std::map<InstrumentId, std::uint64_t> missed_trades;
     bool lagging = false;
@@ -89,7 +99,14 @@ class WsHub {
   void send_quote(Conn& c, InstrumentId id, const marketdata::Projections& md);
   // Queues market data; on kDropped marks the connection lagging.
   bool send_market(Conn& c, const Message& m);
-  void fan_out(Public channel, InstrumentId id, const Message& m);
+  // `trades`: how many trades m carries (counted as missed if dropped).
+  void fan_out(Public channel, InstrumentId id, const Message& m, std::uint64_t trades);
+  void send_orders(AccountId account, const Message& m);
+  // The comma-separated JSON items collected for one message.
+  struct Pending {
+    std::string items;
+    std::size_t count = 0;
+  };
   void resync(Conn& c, const marketdata::Projections& md);
   void forget(std::uint64_t id);
   Conn* find(std::uint64_t id);
@@ -98,6 +115,9 @@ class WsHub {
   std::unordered_map<std::uint64_t, Conn> conns_;
   std::unordered_map<InstrumentId, std::vector<std::uint64_t>> subscribers_[kPublicChannels];
   std::unordered_map<AccountId, std::vector<std::uint64_t>> order_subscribers_;
+  std::map<InstrumentId, Pending> pending_[kPublicChannels];  // ordered: deterministic output
+  std::map<AccountId, Pending> pending_orders_;
+  std::vector<std::string> symbols_;  // index: instrument id - 1
   HubStats stats_;
 };
 

@@ -69,6 +69,7 @@ class WsHubTest : public ::testing::Test {
     engine_.apply(c, events_);
     md_.apply_batch(events_);
     hub_.publish(md_);
+    hub_.flush();  // one command per batch here
     hub_.service(md_);
   }
   void limit(AccountId account, Side side, Price price, Quantity qty) {
@@ -109,7 +110,7 @@ TEST_F(WsHubTest, DepthSubscriberGetsSnapshotThenGaplessUpdates) {
   const std::uint64_t seq = std::stoull(field(sink->messages[1], "/data/sequence"));
   limit(1, Side::kSell, 10100, 3);
   ASSERT_EQ(sink->messages.size(), 3U);
-  EXPECT_EQ(field(sink->messages[2], "/data/sequence"), std::to_string(seq + 1));
+  EXPECT_EQ(field(sink->messages[2], "/data/0/sequence"), std::to_string(seq + 1));
 }
 
 TEST_F(WsHubTest, SlowDepthConsumerIsResyncedWithAFreshSnapshotOnceDrained) {
@@ -127,7 +128,7 @@ TEST_F(WsHubTest, SlowDepthConsumerIsResyncedWithAFreshSnapshotOnceDrained) {
   EXPECT_EQ(field(snap, "/data/sequence"), std::to_string(md_.book.sequence(1)));
   EXPECT_EQ(field(snap, "/data/bids/4/price"), "98.96");
   limit(1, Side::kBuy, 9800, 1);  // updates resume after the snapshot, without a gap
-  EXPECT_EQ(field(sink->messages.back(), "/data/sequence"), std::to_string(md_.book.sequence(1)));
+  EXPECT_EQ(field(sink->messages.back(), "/data/0/sequence"), std::to_string(md_.book.sequence(1)));
   EXPECT_EQ(field(sink->messages.back(), "/type"), "update");
 }
 
@@ -135,7 +136,7 @@ TEST_F(WsHubTest, SlowTradesConsumerGetsAGapMessageWithTheMissedCount) {
   auto sink = connect(0, WsChannel::kTrades);
   limit(1, Side::kSell, 10000, 10);
   sink->set_full(true);
-  for (int i = 0; i < 3; ++i) limit(2, Side::kBuy, 10000, 1);
+  for (int i = 0; i < 3; ++i) limit(2, Side::kBuy, 10000, 1);  // 3 batches of 1 trade
   sink->set_full(false);
   hub_.service(md_);
   ASSERT_FALSE(sink->messages.empty());
@@ -150,7 +151,7 @@ TEST_F(WsHubTest, PrivateOrderUpdatesGoOnlyToTheirAccountAndAreNeverDropped) {
   auto other = connect(2, WsChannel::kOrders);
   const std::size_t other_before = other->messages.size();
   limit(1, Side::kBuy, 9900, 5);
-  EXPECT_EQ(field(mine->messages.back(), "/data/status"), "NEW");
+  EXPECT_EQ(field(mine->messages.back(), "/data/0/status"), "NEW");
   EXPECT_EQ(other->messages.size(), other_before);
   mine->set_full(true);  // over the hard limit: the sink closes rather than drop
   limit(1, Side::kBuy, 9800, 5);
@@ -176,6 +177,36 @@ TEST_F(WsHubTest, UnsubscribeStopsUpdates) {
   EXPECT_EQ(field(sink->messages.back(), "/type"), "unsubscribed");
   limit(1, Side::kBuy, 9950, 5);
   EXPECT_EQ(sink->messages.size(), n + 1);
+}
+
+TEST_F(WsHubTest, ChangesOfOneBatchGoOutAsOneMessagePerSymbol) {
+  auto sink = connect(0, WsChannel::kDepth);
+  const std::size_t before = sink->messages.size();
+  // Three commands in one engine batch: publish after each, flush once.
+  for (Price p : {9900, 9800, 9700}) {
+    NewOrder o{};
+    o.account = 1;
+    o.instrument = 1;
+    o.side = Side::kBuy;
+    o.type = OrderType::kLimit;
+    o.time_in_force = TimeInForce::kGtc;
+    o.price = p;
+    o.quantity = 1;
+    ++seq_;
+    Command c = Command::make(seq_, static_cast<Timestamp>(seq_), o);
+    events_.clear();
+    engine_.apply(c, events_);
+    md_.apply_batch(events_);
+    hub_.publish(md_);
+  }
+  EXPECT_EQ(sink->messages.size(), before);  // nothing before the flush
+  hub_.flush();
+  ASSERT_EQ(sink->messages.size(), before + 1);
+  const std::string& m = sink->messages.back();
+  EXPECT_EQ(field(m, "/symbol"), "AAPL");
+  EXPECT_EQ(field(m, "/data/0/price"), "99.00");
+  EXPECT_EQ(field(m, "/data/2/price"), "97.00");
+  EXPECT_EQ(std::stoull(field(m, "/data/2/sequence")), std::stoull(field(m, "/data/0/sequence")) + 2);
 }
 
 }  // namespace

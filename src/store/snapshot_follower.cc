@@ -1,5 +1,7 @@
 #include "store/snapshot_follower.h"
 
+#include <pthread.h>
+
 #include <utility>
 
 #include "store/layout.h"
@@ -18,7 +20,10 @@ SnapshotFollower::SnapshotFollower(journal::Env& env, std::string data_dir,
       observer_(std::move(observer)),
       snapshot_base_(seq),
       last_time_(std::chrono::steady_clock::now()) {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "stox-snapshot");
+    run();
+  });
 }
 
 SnapshotFollower::~SnapshotFollower() { stop(); }
