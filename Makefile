@@ -2,7 +2,7 @@
 #
 #   make run        install what is missing, build Release, start the exchange with demo data
 #   make test       install, build (-Wall -Wextra -Wpedantic -Werror), run every test with ctest
-#   make bench      build Release, run the engine benchmark
+#   make bench      build Release, run the engine benchmark, then the server benchmark
 #   make test-asan  clang build with AddressSanitizer + UndefinedBehaviorSanitizer, run every test
 #   make tidy       clang-tidy over every source file (config: .clang-tidy); any finding fails
 BUILD      ?= build/release
@@ -31,6 +31,7 @@ test: build
 
 bench: build
 	$(BUILD)/src/core/engine_benchmark
+	BUILD=$(BUILD) scripts/bench-server.sh
 
 # The compiler is fixed at configure time: CMAKE_CXX_COMPILER on the command
 # line (not CXX in the environment, which an existing cache would ignore).

@@ -138,7 +138,15 @@ void WsHub::send_snapshot(Conn& c, InstrumentId id, const marketdata::Projection
 }
 
 void WsHub::send_quote(Conn& c, InstrumentId id, const marketdata::Projections& md) {
-  if (send_market(c, envelope("quotes", "quote", md.book.top(id), md.json()))) {
+  // An array of one, like every later quote message.
+  const marketdata::Quote top = md.book.top(id);
+  const marketdata::InstrumentInfo* info = md.instruments.find(id);
+  JsonWriter w;
+  w.begin_object().key("channel").string("quotes").key("type").string("quote");
+  w.key("symbol").string(info != nullptr ? info->symbol() : "").key("data").begin_array();
+  marketdata::write(w, top, md.json());
+  w.end_array().end_object();
+  if (send_market(c, share(w.take()))) {
     c.stale_quotes.erase(id);
   } else {
     c.stale_quotes.insert(id);
