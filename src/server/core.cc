@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <iostream>
+
 #include <utility>
 
 #include "journal/reader.h"
@@ -111,11 +113,15 @@ std::string Core::failure_reason() const {
 }
 
 void Core::record_failure() {
+  if (failed_.load(std::memory_order_relaxed)) return;
   {
     std::lock_guard lock(failure_mutex_);
     failure_reason_ = durable_->failure_reason();
   }
   failed_.store(true, std::memory_order_release);
+  // The operator's log (stderr): once, with the reason /health also gives.
+  std::cerr << "stox: FATAL for writing: " << failure_reason_
+            << "; the exchange refuses every command until it is restarted\n";
 }
 
 void Core::run() {
