@@ -32,6 +32,13 @@ HttpResponse error_response(int status, std::string code, std::string message) {
 
 HttpResponse not_found() { return error_response(404, "NOT_FOUND", "no such endpoint"); }
 
+// The queue to the engine thread is full: retry shortly.
+HttpResponse busy() {
+  HttpResponse r = error_response(503, "BUSY", "the exchange is at capacity; retry shortly");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 HttpResponse unknown_order() {
   return error_response(404, "UNKNOWN_ORDER", "no such order");
 }
@@ -68,6 +75,20 @@ const Event* find_event(std::span<const Event> events, EventType type) {
     if (e.type == type) return &e;
   }
   return nullptr;
+}
+
+// Answers a command that did not become durable (503) or that the engine
+// rejected (its reason); false if it did neither.
+bool answered_failure(const Responder& respond, const CoreContext& c) {
+  if (c.failure != nullptr) {
+    respond(failure_response(*c.failure));
+    return true;
+  }
+  if (const Event* r = find_event(c.events, EventType::kRejected)) {
+    respond(error_response(engine_reject(r->rejected.reason)));
+    return true;
+  }
+  return false;
 }
 
 InstrumentScales scales_of(const marketdata::InstrumentInfo& info, int cash_scale) {
@@ -170,9 +191,7 @@ void Api::post(Call& call, std::optional<Command> command,
   w.done = std::move(done);
   if (!core_.post(std::move(w))) {
     counters_.busy.fetch_add(1, std::memory_order_relaxed);
-    HttpResponse r = error_response(503, "BUSY", "the exchange is at capacity; retry shortly");
-    r.headers.emplace_back("Retry-After", "1");
-    call.answer(std::move(r));
+    call.answer(busy());
   }
 }
 
@@ -272,10 +291,7 @@ void Api::new_order(Call& call) {
   if (auto* e = std::get_if<ApiError>(&order)) return call.fail(*e);
   auto respond = call.respond;
   post(call, Command::make(0, 0, std::get<NewOrder>(order)), [respond](CoreContext& c) {
-    if (c.failure != nullptr) return respond(failure_response(*c.failure));
-    if (const Event* r = find_event(c.events, EventType::kRejected)) {
-      return respond(error_response(engine_reject(r->rejected.reason)));
-    }
+    if (answered_failure(respond, c)) return;
     const Event* accepted = find_event(c.events, EventType::kAccepted);
     const marketdata::TrackedOrder* o =
         accepted != nullptr ? c.md.orders.find(accepted->accepted.order_id) : nullptr;
@@ -319,10 +335,7 @@ void Api::cancel_all(Call& call) {
   }
   auto respond = call.respond;
   post(call, Command::make(0, 0, MassCancel{call.key->account, instrument}), [respond](CoreContext& c) {
-    if (c.failure != nullptr) return respond(failure_response(*c.failure));
-    if (const Event* r = find_event(c.events, EventType::kRejected)) {
-      return respond(error_response(engine_reject(r->rejected.reason)));
-    }
+    if (answered_failure(respond, c)) return;
     const Event* m = find_event(c.events, EventType::kMassCancelled);
     JsonWriter out;
     out.begin_object().key("cancelled").unsigned_integer(m != nullptr ? m->mass_cancelled.count : 0);
@@ -345,10 +358,7 @@ namespace {
 
 // The answer to a Cancel or Replace: the order as it is now, or the reject.
 void answer_order_command(const Responder& respond, CoreContext& c, OrderId id) {
-  if (c.failure != nullptr) return respond(failure_response(*c.failure));
-  if (const Event* r = find_event(c.events, EventType::kRejected)) {
-    return respond(error_response(engine_reject(r->rejected.reason)));
-  }
+  if (answered_failure(respond, c)) return;
   const marketdata::TrackedOrder* o = c.md.orders.find(id);
   if (o == nullptr) return respond(unknown_order());
   respond(json_response(200, marketdata::to_json(*o, c.md.json())));
@@ -383,7 +393,7 @@ void Api::replace_order(Call& call, OrderId id) {
     w.command = Command::make(0, 0, std::get<Replace>(replace));
     w.done = [respond, id](CoreContext& c) { answer_order_command(respond, c, id); };
     if (!core_.post(std::move(w))) {
-      respond(error_response(503, "BUSY", "the exchange is at capacity; retry shortly"));
+      respond(busy());
     }
   });
 }
@@ -528,10 +538,7 @@ void Api::add_instrument(Call& call) {
   if (auto* e = std::get_if<ApiError>(&spec)) return call.fail(*e);
   auto respond = call.respond;
   post(call, Command::make(0, 0, std::get<AddInstrument>(spec)), [respond](CoreContext& c) {
-    if (c.failure != nullptr) return respond(failure_response(*c.failure));
-    if (const Event* r = find_event(c.events, EventType::kRejected)) {
-      return respond(error_response(engine_reject(r->rejected.reason)));
-    }
+    if (answered_failure(respond, c)) return;
     const Event* added = find_event(c.events, EventType::kInstrumentAdded);
     const marketdata::InstrumentInfo* info =
         added != nullptr ? c.md.instruments.find(added->instrument_added.instrument) : nullptr;
@@ -552,10 +559,7 @@ void Api::create_account(Call& call) {
   auto respond = call.respond;
   KeyStore* keys = &keys_;
   post(call, Command::make(0, 0, spec), [respond, keys, label](CoreContext& c) {
-    if (c.failure != nullptr) return respond(failure_response(*c.failure));
-    if (const Event* r = find_event(c.events, EventType::kRejected)) {
-      return respond(error_response(engine_reject(r->rejected.reason)));
-    }
+    if (answered_failure(respond, c)) return;
     const Event* created = find_event(c.events, EventType::kAccountCreated);
     if (created == nullptr) return respond(error_response(500, "INTERNAL", "account not created"));
     const AccountId id = created->account_created.account;
@@ -595,10 +599,7 @@ void Api::transfer(Call& call, bool deposit) {
   const std::string asset_name = request.asset;
   post(call, deposit ? Command::deposit(0, 0, t) : Command::withdraw(0, 0, t),
        [respond, t, scale, asset_name](CoreContext& c) {
-         if (c.failure != nullptr) return respond(failure_response(*c.failure));
-         if (const Event* r = find_event(c.events, EventType::kRejected)) {
-           return respond(error_response(engine_reject(r->rejected.reason)));
-         }
+         if (answered_failure(respond, c)) return;
          auto b = c.engine.balance(t.account, t.asset);
          if (!b) return respond(error_response(500, "INTERNAL", "no balance after transfer"));
          JsonWriter w;
@@ -615,10 +616,7 @@ void Api::set_status(Call& call, std::string_view symbol, InstrumentStatus statu
   const InstrumentId id = info->id;
   auto respond = call.respond;
   post(call, Command::make(0, 0, SetInstrumentStatus{id, status}), [respond, id](CoreContext& c) {
-    if (c.failure != nullptr) return respond(failure_response(*c.failure));
-    if (const Event* r = find_event(c.events, EventType::kRejected)) {
-      return respond(error_response(engine_reject(r->rejected.reason)));
-    }
+    if (answered_failure(respond, c)) return;
     JsonWriter w;
     write_instrument(w, *c.md.instruments.find(id));
     respond(json_response(200, w.take()));
@@ -634,10 +632,7 @@ void Api::kill_switch(Call& call, std::string_view account_id) {
                         std::get<KillSwitchRequest>(parsed).enabled};
   auto respond = call.respond;
   post(call, Command::make(0, 0, k), [respond, k](CoreContext& c) {
-    if (c.failure != nullptr) return respond(failure_response(*c.failure));
-    if (const Event* r = find_event(c.events, EventType::kRejected)) {
-      return respond(error_response(engine_reject(r->rejected.reason)));
-    }
+    if (answered_failure(respond, c)) return;
     JsonWriter w;
     w.begin_object().key("accountId").unsigned_integer(k.account);
     w.key("killSwitch").boolean(k.enabled).end_object();
@@ -692,7 +687,7 @@ std::unique_ptr<WsConnection> Api::on_open(const HttpRequest& request, std::shar
   Work w;
   w.done = [sink, account](CoreContext& ctx) { ctx.hub.attach(sink, account); };
   if (!core_.post(std::move(w))) {
-    *refusal = error_response(503, "BUSY", "the exchange is at capacity; retry shortly");
+    *refusal = busy();
     return nullptr;
   }
   return std::make_unique<ApiWsConnection>(core_, std::move(sink));
