@@ -252,7 +252,9 @@ void WsHub::flush() {
   static constexpr std::string_view kNames[] = {"quotes", "trades", "depth"};
   for (std::uint8_t ch = 0; ch < kPublicChannels; ++ch) {
     for (auto& [id, p] : pending_[ch]) {
-      const std::string_view symbol = id <= symbols_.size() ? symbols_[id - 1] : "";
+      // Both arms string_views: a std::string temporary here would dangle.
+      const std::string_view symbol =
+          id <= symbols_.size() ? std::string_view(symbols_[id - 1]) : std::string_view();
       fan_out(static_cast<Public>(ch), id, batch_message(kNames[ch], kTypes[ch], symbol, p.items),
               p.count);
     }
