@@ -1,6 +1,10 @@
 // Integration tests: the real server (Server::start) on a free port, driven
 // over real sockets by the HTTP and WebSocket clients.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <simdjson.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -362,6 +366,59 @@ TEST_F(LimitsServerTest, OversizedBodiesHeadersAndWebSocketMessagesAreRefused) {
   ASSERT_FALSE(closed.ok());
   EXPECT_NE(closed.status().message().find("1009"), std::string::npos) << closed.status().message();
   EXPECT_EQ(call("GET", "/health").status, 200);
+}
+
+class ConnectionLimitsServerTest : public testing::ServerFixture {
+  void configure(ServerConfig& c) override {
+    c.max_connections = 3;
+    c.request_timeout_ms = 300;
+  }
+};
+
+TEST_F(ConnectionLimitsServerTest, ConnectionsOverTheLimitGet503) {
+  // The fixture's client holds one connection; two more fill the limit.
+  auto a = client();
+  auto b = client();
+  ASSERT_EQ(a->request("GET", "/health").value().status, 200);
+  ASSERT_EQ(b->request("GET", "/health").value().status, 200);
+  auto extra = client::HttpClient::connect("127.0.0.1", server_->port());
+  ASSERT_TRUE(extra.ok());
+  auto r = extra.value()->request("GET", "/health");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r.value().status, 503);
+  EXPECT_EQ(Json(r.value().body).at("/code"), "TOO_MANY_CONNECTIONS");
+}
+
+// A client that trickles its request slower than request_timeout is cut off
+// (slowloris); the server keeps serving everyone else.
+TEST_F(ConnectionLimitsServerTest, ASlowRequestIsTimedOutAndClosed) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(server_->port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string partial = "GET /health HTTP/1.1\r\nHost: x\r\n";  // never finished
+  ASSERT_EQ(send(fd, partial.data(), partial.size(), 0), static_cast<ssize_t>(partial.size()));
+  timeval limit{10, 0};  // a bound on the test, far above the 300 ms under test
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+  std::string got;
+  char buf[512];
+  for (;;) {
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) {
+      EXPECT_EQ(n, 0) << "the server should close the connection, not leave it hanging";
+      break;
+    }
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  EXPECT_NE(got.find("408"), std::string::npos) << got;
+  // A fresh connection (the fixture's idle one has been timed out as well).
+  auto fresh = client::HttpClient::connect("127.0.0.1", server_->port());
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(fresh.value()->request("GET", "/health").value().status, 200);
 }
 
 // --- WebSocket -------------------------------------------------------------
