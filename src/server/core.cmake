@@ -12,3 +12,7 @@ stox_test(server_test SOURCES server_test.cc LIBS stox_server stox_client simdjs
 stox_test(crash_test SOURCES crash_test.cc LIBS stox_server stox_client simdjson::simdjson)
 target_compile_definitions(crash_test PRIVATE STOX_BINARY="$<TARGET_FILE:stox>")
 add_dependencies(crash_test stox)
+
+# Matching pause while the follower writes a snapshot of ~1 M resting orders.
+add_executable(snapshot_pause_benchmark snapshot_pause_benchmark.cc)
+target_link_libraries(snapshot_pause_benchmark PRIVATE stox_server)

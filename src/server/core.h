@@ -140,7 +140,7 @@ class Core {
   std::size_t queue_capacity() const { return queue_.capacity(); }
   SeqNo committed_seq() const { return committed_seq_.load(std::memory_order_acquire); }
   std::uint64_t rebuilt_commands() const { return rebuilt_commands_; }
-  const store::SnapshotFollower& snapshots() const { return *follower_; }
+  store::SnapshotFollower& snapshots() { return *follower_; }
   const SymbolCache& symbols() const { return symbols_; }
 
  private:

@@ -37,6 +37,14 @@ void SnapshotFollower::push(std::span<const Command> committed) {
   ready_.notify_one();
 }
 
+void SnapshotFollower::request_snapshot() {
+  {
+    std::lock_guard lock(mutex_);
+    requested_ = true;
+  }
+  ready_.notify_one();
+}
+
 void SnapshotFollower::stop() {
   {
     std::lock_guard lock(mutex_);
@@ -52,13 +60,17 @@ void SnapshotFollower::run() {
   std::vector<Event> events;  // discarded: the leader has published them
   for (;;) {
     bool stopping = false;
+    bool requested = false;
     {
       std::unique_lock lock(mutex_);
       // Wakes at least once a second so that the time trigger fires on an
       // idle exchange too.
-      ready_.wait_for(lock, std::chrono::seconds(1), [&] { return !queue_.empty() || stopping_; });
+      ready_.wait_for(lock, std::chrono::seconds(1),
+                      [&] { return !queue_.empty() || stopping_ || requested_; });
       batch.swap(queue_);
       stopping = stopping_;
+      requested = requested_;
+      requested_ = false;
     }
     for (const Command& c : batch) {
       events.clear();
@@ -71,7 +83,7 @@ void SnapshotFollower::run() {
                           seq_ - snapshot_base_ >= options_.every_commands;
     const bool by_time = options_.every.count() != 0 && seq_ != snapshot_base_ &&
                          std::chrono::steady_clock::now() - last_time_ >= options_.every;
-    if (by_count || by_time) snapshot();
+    if (by_count || by_time || (requested && seq_ != snapshot_base_)) snapshot();
   }
   if (options_.on_stop && seq_ != snapshot_base_) snapshot();
 }

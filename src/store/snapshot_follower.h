@@ -61,6 +61,9 @@ class SnapshotFollower {
 
   // Committed commands, in seq order, continuing the follower's seq.
   void push(std::span<const Command> committed);
+  // Asks for a snapshot as soon as the follower has applied what is queued
+  // now (operators, benchmarks). Returns at once.
+  void request_snapshot();
   // Applies what is queued, writes the final snapshot (if on_stop), joins.
   // Idempotent.
   void stop();
@@ -84,6 +87,7 @@ class SnapshotFollower {
   std::condition_variable ready_;
   std::vector<Command> queue_;
   bool stopping_ = false;
+  bool requested_ = false;
   std::thread thread_;
 
   std::atomic<SeqNo> last_snapshot_seq_{0};

@@ -1,0 +1,159 @@
+// How long matching pauses while a snapshot of ~1 M resting orders is
+// written (durability issue; docs/benchmarks.md, "Snapshot pause").
+//
+// An in-process Core (journal sync `none`, so the disk does not hide the
+// pause) is filled with N resting orders; then a probe posts one small
+// command every 200 µs and records each one's ack latency (queue entry to
+// answer on the engine thread), first with no snapshot running (baseline),
+// then while the follower writes a snapshot of the full book. If matching
+// paused for the write, the probes queued behind it would show it as their
+// latency.
+//
+//   snapshot_pause_benchmark [--orders 1000000] [--dir /tmp/x]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "journal/env.h"
+#include "server/core.h"
+#include "server/ws_hub.h"
+
+namespace stox::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Probe {
+  std::vector<std::int64_t> latencies_ns;
+};
+
+Command resting(AccountId account, std::uint64_t i, Side side) {
+  NewOrder o{};
+  o.account = account;
+  o.instrument = 1 + static_cast<InstrumentId>(i % 10);
+  o.side = side;
+  o.type = OrderType::kLimit;
+  o.time_in_force = TimeInForce::kGtc;
+  // Bids 50.00-89.99, asks 110.00-149.99: never crossing, many levels.
+  const Price offset = static_cast<Price>((i * 7919) % 4000);
+  o.price = side == Side::kBuy ? 5000 + offset : 11000 + offset;
+  o.quantity = 1;
+  return Command::make(0, 0, o);
+}
+
+void post_and_wait(Core& core, const Command& c) {
+  std::promise<void> done;
+  Work w;
+  w.command = c;
+  w.done = [&done](CoreContext&) { done.set_value(); };
+  while (!core.post(std::move(w))) std::this_thread::yield();
+  done.get_future().wait();
+}
+
+// Probes every 200 µs until `until` says stop; latency from post to done.
+Probe probe(Core& core, AccountId account, const std::function<bool()>& until) {
+  Probe p;
+  std::uint64_t i = 0;
+  while (!until()) {
+    const auto t0 = Clock::now();
+    std::promise<std::int64_t> done;
+    Work w;
+    w.command = Command::make(0, 0, Cancel{account, 1 + (i++ % 1000)});  // cheap: a reject
+    w.done = [&done, t0](CoreContext&) {
+      done.set_value(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
+    };
+    while (!core.post(std::move(w))) std::this_thread::yield();
+    p.latencies_ns.push_back(done.get_future().get());
+    std::this_thread::sleep_until(t0 + std::chrono::microseconds(200));
+  }
+  return p;
+}
+
+void report(const char* name, Probe p) {
+  std::sort(p.latencies_ns.begin(), p.latencies_ns.end());
+  const auto at = [&](double q) {
+    return static_cast<double>(p.latencies_ns[static_cast<std::size_t>(q * static_cast<double>(p.latencies_ns.size() - 1))]) / 1e3;
+  };
+  std::printf("%-22s probes=%zu p50=%.1fus p99=%.1fus p99.9=%.1fus max=%.1fus\n", name,
+              p.latencies_ns.size(), at(0.5), at(0.99), at(0.999), at(1.0));
+}
+
+int run(int argc, char** argv) {
+  std::uint64_t orders = 1'000'000;
+  std::string dir = "/tmp/stox-snapshot-pause";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--orders") orders = std::strtoull(argv[i + 1], nullptr, 10);
+    if (flag == "--dir") dir = argv[i + 1];
+  }
+  std::filesystem::remove_all(dir);
+  CoreOptions options;
+  options.data_dir = dir;
+  options.engine = server_engine_config();
+  options.engine.default_max_open_orders = 4'000'000;
+  options.engine.default_max_orders_per_second = 1'000'000'000;
+  options.durable.journal.sync = journal::SyncMode::kNone;
+  options.snapshots.every_commands = 0;  // only the one this benchmark asks for
+  options.snapshots.every = std::chrono::seconds(0);
+  options.snapshots.on_stop = false;
+  WsHub hub;
+  auto core = Core::open(*journal::posix_env(), options, hub, nullptr);
+  if (!core.ok()) {
+    std::fprintf(stderr, "open: %s\n", core.status().to_string().c_str());
+    return 1;
+  }
+  Core& c = *core.value();
+  c.start();
+  for (int s = 0; s < 10; ++s) {
+    AddInstrument a{};
+    char symbol[8];
+    std::snprintf(symbol, sizeof(symbol), "S%d", s);  // not operator+: GCC 12's false -Wrestrict
+    a.symbol = Symbol::from(symbol);
+    a.tick_size = 1;
+    a.lot_size = 1;
+    a.reference_price = 10000;
+    a.price_scale = 2;
+    a.quantity_scale = 0;
+    post_and_wait(c, Command::make(0, 0, a));
+  }
+  CreateAccount acct{};
+  acct.type = AccountType::kCash;
+  post_and_wait(c, Command::make(0, 0, acct));  // account 1 buys
+  post_and_wait(c, Command::make(0, 0, acct));  // account 2 sells
+  post_and_wait(c, Command::deposit(0, 0, Transfer{1, kCashAsset, 1'000'000'000'000'000}));
+  for (AssetId s = 1; s <= 10; ++s) post_and_wait(c, Command::deposit(0, 0, Transfer{2, s, 10'000'000}));
+  const auto fill0 = Clock::now();
+  for (std::uint64_t i = 0; i < orders; ++i) {
+    Work w;
+    w.command = resting(i % 2 == 0 ? 1 : 2, i, i % 2 == 0 ? Side::kBuy : Side::kSell);
+    while (!c.post(std::move(w))) std::this_thread::yield();
+  }
+  post_and_wait(c, Command::make(0, 0, Cancel{1, 0}));  // a barrier: every order is in
+  std::printf("filled %llu resting orders in %.2f s\n", static_cast<unsigned long long>(orders),
+              std::chrono::duration<double>(Clock::now() - fill0).count());
+
+  const auto base_end = Clock::now() + std::chrono::seconds(2);
+  report("baseline", probe(c, 3, [&] { return Clock::now() >= base_end; }));
+  const std::uint64_t before = c.snapshots().snapshots_written();
+  const auto snap0 = Clock::now();
+  c.snapshots().request_snapshot();
+  Probe during = probe(c, 3, [&] { return c.snapshots().snapshots_written() > before; });
+  std::printf("snapshot written by the follower in %.2f s (seq %llu)\n",
+              std::chrono::duration<double>(Clock::now() - snap0).count(),
+              static_cast<unsigned long long>(c.snapshots().last_snapshot_seq()));
+  report("during snapshot", std::move(during));
+  c.stop();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace stox::server
+
+int main(int argc, char** argv) { return stox::server::run(argc, argv); }
