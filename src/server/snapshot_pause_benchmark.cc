@@ -40,9 +40,10 @@ Command resting(AccountId account, std::uint64_t i, Side side) {
   o.side = side;
   o.type = OrderType::kLimit;
   o.time_in_force = TimeInForce::kGtc;
-  // Bids 50.00-89.99, asks 110.00-149.99: never crossing, many levels.
-  const Price offset = static_cast<Price>((i * 7919) % 4000);
-  o.price = side == Side::kBuy ? 5000 + offset : 11000 + offset;
+  // Bids 90.01-99.99, asks 100.01-109.99 (inside the 10 % collar around
+  // the 100.00 reference): never crossing, ~1,000 levels a side.
+  const Price offset = static_cast<Price>((i * 7919) % 999);
+  o.price = side == Side::kBuy ? 9001 + offset : 10001 + offset;
   o.quantity = 1;
   return Command::make(0, 0, o);
 }
@@ -134,9 +135,24 @@ int run(int argc, char** argv) {
     w.command = resting(i % 2 == 0 ? 1 : 2, i, i % 2 == 0 ? Side::kBuy : Side::kSell);
     while (!c.post(std::move(w))) std::this_thread::yield();
   }
-  post_and_wait(c, Command::make(0, 0, Cancel{1, 0}));  // a barrier: every order is in
-  std::printf("filled %llu resting orders in %.2f s\n", static_cast<unsigned long long>(orders),
-              std::chrono::duration<double>(Clock::now() - fill0).count());
+  std::size_t open = 0;
+  {
+    std::promise<void> done;  // a read after every order: counts what rests
+    Work w;
+    w.done = [&](CoreContext& ctx) {
+      open = ctx.engine.open_orders();
+      done.set_value();
+    };
+    while (!c.post(std::move(w))) std::this_thread::yield();
+    done.get_future().wait();
+  }
+  std::printf("posted %llu orders in %.2f s; %zu rest on the books\n",
+              static_cast<unsigned long long>(orders),
+              std::chrono::duration<double>(Clock::now() - fill0).count(), open);
+  if (open < orders * 9 / 10) {
+    std::fprintf(stderr, "most orders were rejected: the workload is broken\n");
+    return 1;
+  }
 
   const auto base_end = Clock::now() + std::chrono::seconds(2);
   report("baseline", probe(c, 3, [&] { return Clock::now() >= base_end; }));
