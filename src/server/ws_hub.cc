@@ -236,8 +236,8 @@ void WsHub::publish(const marketdata::Projections& md) {
     collect(pending_orders_[u.state.account].items, u, ctx);
   }
   // Symbols, for the envelopes: remembered now, while the directory is at hand.
-  for (std::uint8_t ch = 0; ch < kPublicChannels; ++ch) {
-    for (auto& [id, p] : pending_[ch]) {
+  for (const auto& channel : pending_) {
+    for (const auto& [id, p] : channel) {
       if (symbols_.size() < id) symbols_.resize(id);
       if (symbols_[id - 1].empty()) {
         const marketdata::InstrumentInfo* info = md.instruments.find(id);
