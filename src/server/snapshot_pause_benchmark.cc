@@ -42,10 +42,18 @@ Command resting(AccountId account, std::uint64_t i, Side side) {
   o.time_in_force = TimeInForce::kGtc;
   // Bids 90.01-99.99, asks 100.01-109.99 (inside the 10 % collar around
   // the 100.00 reference): never crossing, ~1,000 levels a side.
-  const Price offset = static_cast<Price>((i * 7919) % 999);
+  const auto offset = static_cast<Price>((i * 7919) % 999);
   o.price = side == Side::kBuy ? 9001 + offset : 10001 + offset;
   o.quantity = 1;
   return Command::make(0, 0, o);
+}
+
+// Core::post moves from the Work only when it takes it; a full queue leaves
+// it untouched, so retrying with the same object is the contract.
+void post_retrying(Core& core, Work w) {
+  while (!core.post(std::move(w))) {  // NOLINT(bugprone-use-after-move): see above
+    std::this_thread::yield();
+  }
 }
 
 void post_and_wait(Core& core, const Command& c) {
@@ -53,7 +61,7 @@ void post_and_wait(Core& core, const Command& c) {
   Work w;
   w.command = c;
   w.done = [&done](CoreContext&) { done.set_value(); };
-  while (!core.post(std::move(w))) std::this_thread::yield();
+  post_retrying(core, std::move(w));
   done.get_future().wait();
 }
 
@@ -69,7 +77,7 @@ Probe probe(Core& core, AccountId account, const std::function<bool()>& until) {
     w.done = [&done, t0](CoreContext&) {
       done.set_value(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
     };
-    while (!core.post(std::move(w))) std::this_thread::yield();
+    post_retrying(core, std::move(w));
     p.latencies_ns.push_back(done.get_future().get());
     std::this_thread::sleep_until(t0 + std::chrono::microseconds(200));
   }
@@ -133,7 +141,7 @@ int run(int argc, char** argv) {
   for (std::uint64_t i = 0; i < orders; ++i) {
     Work w;
     w.command = resting(i % 2 == 0 ? 1 : 2, i, i % 2 == 0 ? Side::kBuy : Side::kSell);
-    while (!c.post(std::move(w))) std::this_thread::yield();
+    post_retrying(c, std::move(w));
   }
   std::size_t open = 0;
   {
@@ -143,7 +151,7 @@ int run(int argc, char** argv) {
       open = ctx.engine.open_orders();
       done.set_value();
     };
-    while (!c.post(std::move(w))) std::this_thread::yield();
+    post_retrying(c, std::move(w));
     done.get_future().wait();
   }
   std::printf("posted %llu orders in %.2f s; %zu rest on the books\n",
