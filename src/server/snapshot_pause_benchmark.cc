@@ -9,7 +9,12 @@
 // paused for the write, the probes queued behind it would show it as their
 // latency.
 //
-//   snapshot_pause_benchmark [--orders 1000000] [--dir /tmp/x]
+// Then (--extra N) N more commands are journaled after that snapshot, the
+// core is stopped without a final snapshot, and a restart is timed:
+// Core::open = recovery (snapshot + journal tail) + the rebuild of the
+// market-data projections (the whole journal once more).
+//
+//   snapshot_pause_benchmark [--orders 1000000] [--extra 0] [--dir /tmp/x]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -95,11 +100,13 @@ void report(const char* name, Probe p) {
 
 int run(int argc, char** argv) {
   std::uint64_t orders = 1'000'000;
+  std::uint64_t extra = 0;
   std::string dir = "/tmp/stox-snapshot-pause";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--orders") orders = std::strtoull(argv[i + 1], nullptr, 10);
     if (flag == "--dir") dir = argv[i + 1];
+    if (flag == "--extra") extra = std::strtoull(argv[i + 1], nullptr, 10);
   }
   std::filesystem::remove_all(dir);
   CoreOptions options;
@@ -172,7 +179,30 @@ int run(int argc, char** argv) {
               std::chrono::duration<double>(Clock::now() - snap0).count(),
               static_cast<unsigned long long>(c.snapshots().last_snapshot_seq()));
   report("during snapshot", std::move(during));
+  for (std::uint64_t i = 0; i < extra; ++i) {  // cheap commands: cancels of unknown ids
+    Work w;
+    w.command = Command::make(0, 0, Cancel{3, 5'000'000 + i});
+    post_retrying(c, std::move(w));
+  }
+  post_and_wait(c, Command::make(0, 0, Cancel{3, 1}));
+  const SeqNo last = c.committed_seq();
+  const SeqNo snapshot_seq = c.snapshots().last_snapshot_seq();
   c.stop();
+  core.value().reset();
+  WsHub hub2;
+  const auto r0 = Clock::now();
+  auto reopened = Core::open(*journal::posix_env(), options, hub2, nullptr);
+  const double restart_s = std::chrono::duration<double>(Clock::now() - r0).count();
+  if (!reopened.ok()) {
+    std::fprintf(stderr, "reopen: %s\n", reopened.status().to_string().c_str());
+    return 1;
+  }
+  std::printf("restart: %.2f s for a journal of %llu commands, snapshot at %llu "
+              "(recovery + projection rebuild of %llu commands)\n",
+              restart_s, static_cast<unsigned long long>(last),
+              static_cast<unsigned long long>(snapshot_seq),
+              static_cast<unsigned long long>(reopened.value()->rebuilt_commands()));
+  reopened.value()->stop();
   std::filesystem::remove_all(dir);
   return 0;
 }
