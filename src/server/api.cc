@@ -275,6 +275,9 @@ void Api::route_admin(Call& call, std::string_view rest) {
   if (seg.size() == 3 && seg[0] == "accounts" && seg[2] == "kill-switch") {
     return kill_switch(call, seg[1]);
   }
+  if (seg.size() == 3 && seg[0] == "accounts" && seg[2] == "limits") {
+    return account_limits(call, seg[1]);
+  }
   call.answer(not_found());
 }
 
@@ -636,6 +639,41 @@ void Api::kill_switch(Call& call, std::string_view account_id) {
     JsonWriter w;
     w.begin_object().key("accountId").unsigned_integer(k.account);
     w.key("killSwitch").boolean(k.enabled).end_object();
+    respond(json_response(200, w.take()));
+  });
+}
+
+void Api::account_limits(Call& call, std::string_view account_id) {
+  Parsed<std::uint64_t> id = parse_uint(account_id, "accountId", 1, UINT32_MAX);
+  if (auto* e = std::get_if<ApiError>(&id)) return call.answer(error_response(404, "UNKNOWN_ACCOUNT", e->message));
+  Parsed<AccountLimitsRequest> parsed = parse_account_limits_request(call.request.body);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return call.fail(*e);
+  const AccountLimitsRequest& r = std::get<AccountLimitsRequest>(parsed);
+  SetAccountLimits limits{};
+  limits.account = static_cast<AccountId>(std::get<std::uint64_t>(id));
+  limits.max_open_orders = r.max_open_orders;
+  limits.max_orders_per_second = r.max_orders_per_second;
+  if (r.max_order_notional.present) {
+    Parsed<std::int64_t> notional =
+        to_scaled(r.max_order_notional, "maxOrderNotional", options_.cash_scale);
+    if (auto* e = std::get_if<ApiError>(&notional)) return call.fail(*e);
+    limits.max_order_notional = std::get<std::int64_t>(notional);
+  }
+  auto respond = call.respond;
+  const int cash_scale = options_.cash_scale;
+  post(call, Command::make(0, 0, limits), [respond, limits, cash_scale](CoreContext& c) {
+    if (answered_failure(respond, c)) return;
+    JsonWriter w;  // 0 / null: the engine default applies
+    w.begin_object().key("accountId").unsigned_integer(limits.account);
+    w.key("maxOpenOrders").unsigned_integer(limits.max_open_orders);
+    w.key("maxOrdersPerSecond").unsigned_integer(limits.max_orders_per_second);
+    w.key("maxOrderNotional");
+    if (limits.max_order_notional != 0) {
+      w.decimal(limits.max_order_notional, cash_scale);
+    } else {
+      w.null();
+    }
+    w.end_object();
     respond(json_response(200, w.take()));
   });
 }

@@ -90,6 +90,7 @@ class Api : public HttpHandler, public WsHandler {
   void transfer(Call& call, bool deposit);
   void set_status(Call& call, std::string_view symbol, InstrumentStatus status);
   void kill_switch(Call& call, std::string_view account_id);
+  void account_limits(Call& call, std::string_view account_id);
 
   // Authenticates and rate-limits; false when it has answered (401/403/429).
   bool authorize(Call& call, std::uint8_t permission);

@@ -380,6 +380,9 @@ constexpr std::array<std::string_view, 9> kInstrumentFields{
 constexpr std::array<std::string_view, 1> kAccountFields{"label"};
 constexpr std::array<std::string_view, 3> kTransferFields{"accountId", "asset", "amount"};
 constexpr std::array<std::string_view, 1> kKillSwitchFields{"enabled"};
+constexpr std::array<std::string_view, 3> kAccountLimitsFields{"maxOpenOrders",
+                                                               "maxOrdersPerSecond",
+                                                               "maxOrderNotional"};
 constexpr std::array<std::string_view, 4> kWsFields{"action", "channel", "symbols", "depth"};
 
 constexpr std::int64_t kMaxBps = 10'000;
@@ -744,6 +747,20 @@ Parsed<KillSwitchRequest> parse_kill_switch_request(std::string_view body) {
   });
   if (err) return *std::move(err);
   if (!has_enabled) return missing_field("enabled");
+  return r;
+}
+
+Parsed<AccountLimitsRequest> parse_account_limits_request(std::string_view body) {
+  AccountLimitsRequest r;
+  MaybeError err = read_object(body, [&](std::string_view key, od::value& v) -> MaybeError {
+    if (key == "maxOpenOrders") return read_integer_as(v, key, 0, 1'000'000, r.max_open_orders);
+    if (key == "maxOrdersPerSecond") {
+      return read_integer_as(v, key, 0, 1'000'000'000, r.max_orders_per_second);
+    }
+    if (key == "maxOrderNotional") return read_decimal(v, key, r.max_order_notional);
+    return unknown_field(key, kAccountLimitsFields);
+  });
+  if (err) return *std::move(err);
   return r;
 }
 

@@ -211,6 +211,17 @@ struct KillSwitchRequest {
 };
 Parsed<KillSwitchRequest> parse_kill_switch_request(std::string_view body);
 
+// POST /api/v1/admin/accounts/{id}/limits: {maxOpenOrders, maxOrdersPerSecond,
+// maxOrderNotional}. Every field is optional; an absent one is 0, the
+// engine default (so an empty object resets the account to the defaults).
+// maxOrderNotional is a decimal at the cash scale.
+struct AccountLimitsRequest {
+  std::uint32_t max_open_orders = 0;
+  std::uint32_t max_orders_per_second = 0;
+  DecimalField max_order_notional;
+};
+Parsed<AccountLimitsRequest> parse_account_limits_request(std::string_view body);
+
 // ---------------------------------------------------------------------------
 // WebSocket
 

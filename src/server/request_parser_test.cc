@@ -460,6 +460,24 @@ TEST(KillSwitchRequest, NeedsAJsonBoolean) {
   expect_error(parse_kill_switch_request(R"({"enabled":true,"on":true})"), "UNKNOWN_FIELD", "on");
 }
 
+TEST(AccountLimitsRequest, EveryFieldIsOptionalAndRangeChecked) {
+  const AccountLimitsRequest all = ok(parse_account_limits_request(
+      R"({"maxOpenOrders":10,"maxOrdersPerSecond":200,"maxOrderNotional":"2500.5"})"));
+  EXPECT_EQ(all.max_open_orders, 10U);
+  EXPECT_EQ(all.max_orders_per_second, 200U);
+  EXPECT_EQ(all.max_order_notional.text, "2500.5");
+  const AccountLimitsRequest none = ok(parse_account_limits_request("{}"));
+  EXPECT_EQ(none.max_open_orders, 0U);
+  EXPECT_FALSE(none.max_order_notional.present);
+  expect_error(parse_account_limits_request(R"({"maxOpenOrders":-1})"), "INVALID_FIELD",
+               "maxOpenOrders");
+  expect_error(parse_account_limits_request(R"({"maxOrdersPerSecond":1.5})"), "INVALID_FIELD",
+               "maxOrdersPerSecond");
+  expect_error(parse_account_limits_request(R"({"maxOrderQuantity":1})"), "UNKNOWN_FIELD",
+               "maxOrderQuantity");
+  EXPECT_EQ(err(parse_account_limits_request("")).code, "INVALID_JSON");
+}
+
 // ---------------------------------------------------------------------------
 // WebSocket
 

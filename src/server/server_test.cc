@@ -222,7 +222,8 @@ TEST_F(ServerTest, AuthRulesOnEveryKindOfRoute) {
   const std::vector<std::string> admin_routes = {
       "/api/v1/admin/instruments", "/api/v1/admin/accounts", "/api/v1/admin/deposits",
       "/api/v1/admin/withdrawals", "/api/v1/admin/instruments/AAPL/halt",
-      "/api/v1/admin/instruments/AAPL/resume", "/api/v1/admin/accounts/1/kill-switch"};
+      "/api/v1/admin/instruments/AAPL/resume", "/api/v1/admin/accounts/1/kill-switch",
+      "/api/v1/admin/accounts/1/limits"};
   for (const std::string& target : admin_routes) {
     EXPECT_EQ(call("POST", target, "{}").status, 401) << target;
     EXPECT_EQ(call("POST", target, "{}", buyer_.key).status, 403) << target;
@@ -250,6 +251,28 @@ TEST_F(ServerTest, HaltAndKillSwitchStopTrading) {
   auto killed = order(buyer_, "BUY", "1", "100.00");
   EXPECT_EQ(Json(killed.body).at("/code"), "ACCOUNT_DISABLED");
   EXPECT_EQ(order(seller_, "SELL", "1", "101.00").status, 201);  // others still trade
+}
+
+TEST_F(ServerTest, AdminSetsAnAccountsOrderLimits) {
+  market();
+  const std::string route = "/api/v1/admin/accounts/" + std::to_string(buyer_.id) + "/limits";
+  auto set = call("POST", route, R"({"maxOpenOrders":2,"maxOrdersPerSecond":5000,"maxOrderNotional":"500"})",
+                  admin_);
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(Json(set.body).at("/maxOpenOrders"), "2");
+  EXPECT_EQ(Json(set.body).at("/maxOrderNotional"), "500.0000");
+  auto big = order(buyer_, "BUY", "10", "99.00");  // 990 > 500
+  EXPECT_EQ(Json(big.body).at("/code"), "ORDER_NOTIONAL_TOO_LARGE") << big.body;
+  ASSERT_EQ(order(buyer_, "BUY", "1", "99.00").status, 201);
+  ASSERT_EQ(order(buyer_, "BUY", "1", "98.00").status, 201);
+  auto third = order(buyer_, "BUY", "1", "97.00");
+  EXPECT_EQ(Json(third.body).at("/code"), "TOO_MANY_OPEN_ORDERS") << third.body;
+  // Back to the defaults, and the rules the other routes follow.
+  ASSERT_EQ(call("POST", route, "{}", admin_).status, 200);
+  EXPECT_EQ(order(buyer_, "BUY", "1", "97.00").status, 201);
+  EXPECT_EQ(call("POST", route, "{}", buyer_.key).status, 403);
+  EXPECT_EQ(call("POST", "/api/v1/admin/accounts/999/limits", "{}", admin_).status, 404);
+  EXPECT_EQ(call("POST", route, R"({"maxOpenOrders":-1})", admin_).status, 400);
 }
 
 TEST_F(ServerTest, MalformedInputIsA4xxAndChangesNothing) {
