@@ -18,6 +18,7 @@
 // each test deposits what it needs.
 #include "core/engine.h"
 #include "core/testing/builders.h"
+#include "core/testing/scenario.h"
 
 #include <gtest/gtest.h>
 
@@ -42,9 +43,7 @@ constexpr Side kBuy = Side::kBuy;
 constexpr Side kSell = Side::kSell;
 
 constexpr Timestamp kSecond = 1'000'000'000;
-constexpr Timestamp kT0 = 1'700'000'000 * kSecond;  // a whole second
-
-using Levels = std::vector<std::tuple<Price, Quantity, std::uint32_t>>;
+constexpr Timestamp kT0 = testing::kScenarioT0;  // a whole second
 
 AddInstrument spec(std::string_view symbol, std::int32_t maker_bps = 0, std::int32_t taker_bps = 0,
                    Price reference = 10000, std::uint8_t price_scale = 2,
@@ -53,45 +52,11 @@ AddInstrument spec(std::string_view symbol, std::int32_t maker_bps = 0, std::int
                                   maker_bps, taker_bps);
 }
 
-std::string describe(const Event& e) {
-  std::ostringstream s;
-  s << to_string(e) << " ts=" << e.timestamp;
-  switch (e.type) {
-    case EventType::kRejected:
-      s << " cmd=" << int(e.rejected.command) << " reason#=" << int(e.rejected.reason)
-        << " acct=" << e.rejected.account << " order=" << e.rejected.order_id;
-      break;
-    case EventType::kCancelled:
-      s << " instr=" << e.cancelled.instrument;
-      break;
-    case EventType::kSettled:
-      s << " instr=" << e.settled.instrument;
-      break;
-    case EventType::kInstrumentAdded: {
-      const AddInstrument& a = e.instrument_added.spec;
-      s << " maker=" << a.maker_fee_bps << " taker=" << a.taker_fee_bps
-        << " band=" << a.market_band_bps;
-      break;
-    }
-    default:
-      break;
-  }
-  return s.str();
-}
+using testing::Levels;
 
-struct OrderBuilder {
-  NewOrder o{};
-
-  OrderBuilder& account(AccountId a) { o.account = a; return *this; }
-  OrderBuilder& on(InstrumentId i) { o.instrument = i; return *this; }
-  OrderBuilder& tif(TimeInForce t) { o.time_in_force = t; return *this; }
-  OrderBuilder& stp(StpMode m) { o.stp = m; return *this; }
-  OrderBuilder& display(Quantity d) { o.display_quantity = d; return *this; }
-  OrderBuilder& quantity(Quantity q) { o.quantity = q; return *this; }
-  operator NewOrder() const { return o; }  // NOLINT: implicit on purpose, reads as a script
-};
-
-class AccountsTest : public ::testing::Test {
+// The scenario fixture (core/testing/scenario.h) in accounts mode, with ACME
+// (instrument 1) listed and alice, bob and carol (accounts 1-3) created empty.
+class AccountsTest : public testing::Scenario {
  protected:
   static EngineConfig config() {
     EngineConfig c;
@@ -99,6 +64,7 @@ class AccountsTest : public ::testing::Test {
     c.expected_orders = 1024;
     return c;
   }
+  AccountsTest() : Scenario(config()) {}
 
   void SetUp() override {
     ASSERT_EQ(add(spec("ACME")), 1u);
@@ -111,49 +77,8 @@ class AccountsTest : public ::testing::Test {
     ASSERT_EQ(events_[0].account_created.account, kCarol);
   }
 
-  void TearDown() override {
-    EXPECT_EQ(engine_.check_ledger(), "");
-    EXPECT_EQ(engine_.check_invariants(), "");
-  }
+  // --- accounts commands -------------------------------------------------
 
-  // --- commands --------------------------------------------------------
-
-  // Every command gets the next seq and the current time; time then moves
-  // on by 1 µs unless a test sets it with at().
-  template <class Make>
-  const std::vector<Event>& run(Make make) {
-    events_.clear();
-    ++seq_;
-    ts_ = now_;
-    now_ += 1000;
-    engine_.apply(make(seq_, ts_), events_);
-    EXPECT_EQ(engine_.check_ledger(), "") << "after command #" << seq_;
-    return events_;
-  }
-  template <class Body>
-  const std::vector<Event>& apply(const Body& body) {
-    return run([&](SeqNo s, Timestamp t) { return Command::make(s, t, body); });
-  }
-  void at(Timestamp t) { now_ = t; }
-
-  // Returns the order's id if accepted, else 0. (A resume after a circuit
-  // breaker halt puts its own events before the Accepted.)
-  OrderId send(const NewOrder& o) {
-    apply(o);
-    for (const Event& e : events_) {
-      if (e.type == EventType::kRejected) return 0;
-      if (e.type == EventType::kAccepted) {
-        sent_[e.accepted.order_id] = o;
-        return e.accepted.order_id;
-      }
-    }
-    return 0;
-  }
-  InstrumentId add(const AddInstrument& a) {
-    apply(a);
-    if (events_.size() != 1 || events_[0].type != EventType::kInstrumentAdded) return 0;
-    return events_[0].instrument_added.instrument;
-  }
   void deposit(AccountId account, AssetId asset, Amount amount) {
     run([&](SeqNo s, Timestamp t) { return Command::deposit(s, t, Transfer{account, asset, amount}); });
   }
@@ -170,11 +95,6 @@ class AccountsTest : public ::testing::Test {
     ASSERT_EQ(events_.size(), 1u);
     ASSERT_EQ(events_[0].type, EventType::kTransferred);
   }
-  void cancel(AccountId account, OrderId id) { apply(Cancel{account, id}); }
-  void replace(AccountId account, OrderId id, Quantity quantity, Price price = 0,
-               Price stop_price = 0) {
-    apply(Replace{account, id, quantity, price, stop_price});
-  }
   void kill(AccountId account, bool on) { apply(SetKillSwitch{account, on}); }
   void account_limits(AccountId account, std::uint32_t open_orders, std::uint32_t per_second,
                       Quantity max_qty, Amount max_notional) {
@@ -185,191 +105,7 @@ class AccountsTest : public ::testing::Test {
     apply(SetInstrumentLimits{inst, collar, breaker, max_qty, max_notional, halt_ns});
   }
 
-  // --- orders (alice on the fixture's instrument unless changed) ---------
-
-  OrderBuilder base(Side side, OrderType type, TimeInForce tif) const {
-    OrderBuilder b;
-    b.o.account = kAlice;
-    b.o.instrument = inst_;
-    b.o.side = side;
-    b.o.type = type;
-    b.o.time_in_force = tif;
-    b.o.stp = StpMode::kCancelTaker;
-    return b;
-  }
-  OrderBuilder limit(Side side, Price price, Quantity qty) const {
-    OrderBuilder b = base(side, OrderType::kLimit, TimeInForce::kDay);
-    b.o.price = price;
-    b.o.quantity = qty;
-    return b;
-  }
-  OrderBuilder market(Side side, Quantity qty) const {
-    OrderBuilder b = base(side, OrderType::kMarket, TimeInForce::kIoc);
-    b.o.quantity = qty;
-    return b;
-  }
-  OrderBuilder stop(Side side, Price stop_price, Quantity qty) const {
-    OrderBuilder b = base(side, OrderType::kStop, TimeInForce::kDay);
-    b.o.stop_price = stop_price;
-    b.o.quantity = qty;
-    return b;
-  }
-  OrderBuilder stop_limit(Side side, Price stop_price, Price price, Quantity qty) const {
-    OrderBuilder b = base(side, OrderType::kStopLimit, TimeInForce::kDay);
-    b.o.stop_price = stop_price;
-    b.o.price = price;
-    b.o.quantity = qty;
-    return b;
-  }
-  OrderBuilder quote_buy(Amount cash) const {
-    OrderBuilder b = base(kBuy, OrderType::kMarket, TimeInForce::kIoc);
-    b.o.quote_quantity = cash;
-    return b;
-  }
-
-  // --- expected events, stamped with the last command's seq and time -----
-
-  Event stamp(EventType t) const {
-    Event e;
-    e.seq = seq_;
-    e.timestamp = ts_;
-    e.type = t;
-    return e;
-  }
-  const NewOrder& known(OrderId id) const { return sent_.at(id); }
-
-  Event accepted(OrderId id) const {
-    Event e = stamp(EventType::kAccepted);
-    e.accepted = AcceptedEvent{id, known(id)};
-    return e;
-  }
-  Event rejected(CommandType command, RejectReason reason, AccountId account,
-                 OrderId id = 0) const {
-    Event e = stamp(EventType::kRejected);
-    e.rejected = RejectedEvent{command, reason, account, id, ClientOrderId{}};
-    return e;
-  }
-  Event order_rejected(const NewOrder& o, RejectReason reason) const {
-    return rejected(CommandType::kNewOrder, reason, o.account);
-  }
-  Event trade(TradeId id, OrderId maker, OrderId taker, Price price, Quantity qty,
-              Quantity maker_leaves, Quantity taker_leaves) const {
-    Event e = stamp(EventType::kTrade);
-    const NewOrder& m = known(maker);
-    const NewOrder& t = known(taker);
-    e.trade = TradeEvent{id,    t.instrument, t.side,    price,        qty,         maker,
-                         taker, m.account,    t.account, maker_leaves, taker_leaves};
-    return e;
-  }
-  Event settled(TradeId id, InstrumentId inst, AccountId buyer, AccountId seller, Quantity qty,
-                Amount notional, Amount buyer_fee, Amount seller_fee) const {
-    Event e = stamp(EventType::kSettled);
-    e.settled = SettledEvent{id, inst, buyer, seller, qty, notional, buyer_fee, seller_fee};
-    return e;
-  }
-  Event cancelled(OrderId id, CancelReason reason, Quantity leaves) const {
-    Event e = stamp(EventType::kCancelled);
-    e.cancelled = CancelledEvent{id, known(id).account, known(id).instrument, reason, leaves};
-    return e;
-  }
-  Event reduced(OrderId id, Quantity by, Quantity leaves) const {
-    Event e = stamp(EventType::kReduced);
-    e.reduced = ReducedEvent{id, known(id).account, known(id).instrument, by, leaves};
-    return e;
-  }
-  Event replaced(OrderId id, Price price, Price stop_price, Quantity qty, Quantity leaves,
-                 bool kept_priority) const {
-    Event e = stamp(EventType::kReplaced);
-    e.replaced = ReplacedEvent{id,  known(id).account, known(id).instrument, price, stop_price,
-                               qty, leaves,            kept_priority};
-    return e;
-  }
-  Event triggered(OrderId id, Price last) const {
-    Event e = stamp(EventType::kStopTriggered);
-    e.stop_triggered = StopTriggeredEvent{id, known(id).account, known(id).instrument, last};
-    return e;
-  }
-  Event level_on(InstrumentId inst, Side side, Price price, Quantity qty,
-                 std::uint32_t count) const {
-    Event e = stamp(EventType::kBookLevel);
-    e.book_level = BookLevelEvent{inst, side, price, qty, count};
-    return e;
-  }
-  Event level(Side side, Price price, Quantity qty, std::uint32_t count) const {
-    return level_on(inst_, side, price, qty, count);
-  }
-  Event status_changed(InstrumentId id, InstrumentStatus status) const {
-    Event e = stamp(EventType::kInstrumentStatus);
-    e.instrument_status = InstrumentStatusEvent{id, status};
-    return e;
-  }
-  Event mass_cancelled(AccountId account, InstrumentId inst, std::uint32_t count) const {
-    Event e = stamp(EventType::kMassCancelled);
-    e.mass_cancelled = MassCancelledEvent{account, inst, count};
-    return e;
-  }
-  Event day_ended(std::uint32_t expired) const {
-    Event e = stamp(EventType::kDayEnded);
-    e.day_ended = DayEndedEvent{expired};
-    return e;
-  }
-  Event account_created(AccountId id, std::string_view label) const {
-    Event e = stamp(EventType::kAccountCreated);
-    e.account_created = AccountCreatedEvent{id, CreateAccount{FixedString<16>::from(label),
-                                                              AccountType::kCash}};
-    return e;
-  }
-  Event transferred(CommandType kind, AccountId account, AssetId asset, Amount amount,
-                    Amount total_after) const {
-    Event e = stamp(EventType::kTransferred);
-    e.transferred = TransferredEvent{kind, account, asset, amount, total_after};
-    return e;
-  }
-  Event limits_set(CommandType command, std::uint32_t target) const {
-    Event e = stamp(EventType::kLimitsSet);
-    e.limits_set = LimitsSetEvent{command, target};
-    return e;
-  }
-  Event kill_switch(AccountId account, bool enabled, std::uint32_t count) const {
-    Event e = stamp(EventType::kKillSwitch);
-    e.kill_switch = KillSwitchEvent{account, enabled, count};
-    return e;
-  }
-  Event instrument_added(InstrumentId id, AddInstrument resolved) const {
-    if (resolved.market_band_bps == 0) resolved.market_band_bps = 500;
-    Event e = stamp(EventType::kInstrumentAdded);
-    e.instrument_added = InstrumentAddedEvent{id, resolved};
-    return e;
-  }
-
-  // --- assertions ------------------------------------------------------
-
-  ::testing::AssertionResult events_are(const std::vector<Event>& expected) const {
-    bool same = expected.size() == events_.size();
-    for (std::size_t i = 0; same && i < expected.size(); ++i) same = expected[i] == events_[i];
-    if (same) return ::testing::AssertionSuccess();
-    ::testing::AssertionResult r = ::testing::AssertionFailure();
-    r << "events of command #" << seq_ << " differ\n  expected:\n";
-    for (std::size_t i = 0; i < expected.size(); ++i) {
-      const bool differs = i >= events_.size() || !(expected[i] == events_[i]);
-      r << (differs ? "  > " : "    ") << describe(expected[i]) << "\n";
-    }
-    r << "  actual:\n";
-    for (std::size_t i = 0; i < events_.size(); ++i) {
-      const bool differs = i >= expected.size() || !(expected[i] == events_[i]);
-      r << (differs ? "  > " : "    ") << describe(events_[i]) << "\n";
-    }
-    return r;
-  }
-
-  ::testing::AssertionResult rejects(const NewOrder& o, RejectReason reason) {
-    const OrderId id = send(o);
-    if (id != 0) {
-      return ::testing::AssertionFailure()
-             << "expected " << to_string(reason) << " but accepted as order " << id;
-    }
-    return events_are({order_rejected(o, reason)});
-  }
+  // --- assertions on balances and positions ------------------------------
 
   // total and held of an account's asset; available must be their difference.
   ::testing::AssertionResult holds(AccountId account, AssetId asset, Amount total,
@@ -405,27 +141,7 @@ class AccountsTest : public ::testing::Test {
            << " realized=" << p->realized_pnl << " unrealized=" << p->unrealized_pnl
            << " avg=" << p->average_cost;
   }
-
-  Levels depth(Side side, InstrumentId inst = 0) const {
-    Levels out;
-    for (const LevelView& l : engine_.depth(inst == 0 ? inst_ : inst, side, 1000)) {
-      out.emplace_back(l.price, l.quantity, l.count);
-    }
-    return out;
-  }
-  Levels bids(InstrumentId inst = 0) const { return depth(kBuy, inst); }
-  Levels asks(InstrumentId inst = 0) const { return depth(kSell, inst); }
-
-  Engine engine_{config()};
-  std::vector<Event> events_;
-  SeqNo seq_ = 0;
-  Timestamp now_ = kT0;
-  Timestamp ts_ = 0;
-  InstrumentId inst_ = 0;
-  std::map<OrderId, NewOrder> sent_;
 };
-
-#define EXPECT_EVENTS(...) EXPECT_TRUE(events_are({__VA_ARGS__}))
 
 // =========================================================================
 // Accounts, instruments and transfers

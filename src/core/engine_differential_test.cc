@@ -28,17 +28,7 @@ using testing::RandomStreamOptions;
 using testing::ReferenceMatcher;
 using testing::describe;
 using testing::env_or;
-
-
-
-
-bool same_events(const std::vector<Event>& a, const std::vector<Event>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (!(a[i] == b[i])) return false;
-  }
-  return true;
-}
+using testing::same_events;
 
 bool same_levels(const std::vector<LevelView>& a, const std::vector<LevelView>& b) {
   if (a.size() != b.size()) return false;

@@ -18,6 +18,15 @@ inline std::uint64_t env_or(const char* name, std::uint64_t fallback) {
   return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 0) : fallback;
 }
 
+// Event for event, every field (Event::operator==).
+inline bool same_events(const std::vector<Event>& a, const std::vector<Event>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (!(a[i] == b[i])) return false;
+  }
+  return true;
+}
+
 inline std::string describe(const Command& c) { return to_string(c); }
 
 inline std::string describe(const std::vector<Event>& events) {
