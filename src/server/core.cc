@@ -170,7 +170,7 @@ void Core::process(std::vector<Work>& batch) {
   std::size_t next_event = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     Work& w = batch[i];
-    if (!w.command) hub_.flush();  // a read (a subscribe) must not see older updates after it
+    if (!w.command) hub_.flush(md_);  // a read (a subscribe) must not see older updates after it
     CoreContext ctx{durable_->engine(), md_, hub_, {}, seqs_[i], nullptr};
     if (w.command && (seqs_[i] == 0 || !failure.ok())) {
       ctx.failure = failure.ok() ? &durable_->failure() : &failure;
@@ -190,7 +190,7 @@ void Core::process(std::vector<Work>& batch) {
     if (w.command) observer_->on_acked(steady_now_ns() - w.enqueued_ns);
     if (!ctx.events.empty()) hub_.publish(md_);
   }
-  hub_.flush();
+  hub_.flush(md_);
 }
 
 }  // namespace stox::server

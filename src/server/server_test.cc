@@ -37,9 +37,12 @@ class ServerTest : public testing::ServerFixture {
 };
 
 TEST_F(ServerTest, HealthAndReadyAnswerOkWithTheCommittedSequence) {
+  list("AAPL");  // one command, so the sequence is not trivially 0
   auto r = call("GET", "/health");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(Json(r.body).at("/status"), "ok");
+  EXPECT_EQ(Json(r.body).at("/committedSeq"), std::to_string(server_->core().committed_seq()));
+  EXPECT_EQ(Json(r.body).at("/committedSeq"), "1");
   EXPECT_EQ(call("GET", "/ready").status, 200);
 }
 

@@ -235,26 +235,15 @@ void WsHub::publish(const marketdata::Projections& md) {
     if (it == order_subscribers_.end() || it->second.empty()) continue;
     collect(pending_orders_[u.state.account].items, u, ctx);
   }
-  // Symbols, for the envelopes: remembered now, while the directory is at hand.
-  for (const auto& channel : pending_) {
-    for (const auto& [id, p] : channel) {
-      if (symbols_.size() < id) symbols_.resize(id);
-      if (symbols_[id - 1].empty()) {
-        const marketdata::InstrumentInfo* info = md.instruments.find(id);
-        if (info != nullptr) symbols_[id - 1] = std::string(info->symbol());
-      }
-    }
-  }
 }
 
-void WsHub::flush() {
+void WsHub::flush(const marketdata::Projections& md) {
   static constexpr std::string_view kTypes[] = {"quote", "trade", "update"};
   static constexpr std::string_view kNames[] = {"quotes", "trades", "depth"};
   for (std::uint8_t ch = 0; ch < kPublicChannels; ++ch) {
     for (auto& [id, p] : pending_[ch]) {
-      // Both arms string_views: a std::string temporary here would dangle.
-      const std::string_view symbol =
-          id <= symbols_.size() ? std::string_view(symbols_[id - 1]) : std::string_view();
+      const marketdata::InstrumentInfo* info = md.instruments.find(id);
+      const std::string_view symbol = info != nullptr ? info->symbol() : std::string_view();
       fan_out(static_cast<Public>(ch), id, batch_message(kNames[ch], kTypes[ch], symbol, p.items),
               p.count);
     }

@@ -71,7 +71,7 @@ class WsHub {
   // Sends what publish() collected since the last flush. The core calls it
   // at the end of each batch and before any read (a subscribe must not see
   // updates older than its snapshot).
-  void flush();
+  void flush(const marketdata::Projections& md);
   // After each batch: forgets closed connections, resyncs drained laggards.
   void service(const marketdata::Projections& md);
 
@@ -117,7 +117,6 @@ class WsHub {
   std::unordered_map<AccountId, std::vector<std::uint64_t>> order_subscribers_;
   std::map<InstrumentId, Pending> pending_[kPublicChannels];  // ordered: deterministic output
   std::map<AccountId, Pending> pending_orders_;
-  std::vector<std::string> symbols_;  // index: instrument id - 1
   HubStats stats_;
 };
 

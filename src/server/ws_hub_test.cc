@@ -69,7 +69,7 @@ class WsHubTest : public ::testing::Test {
     engine_.apply(c, events_);
     md_.apply_batch(events_);
     hub_.publish(md_);
-    hub_.flush();  // one command per batch here
+    hub_.flush(md_);  // one command per batch here
     hub_.service(md_);
   }
   void limit(AccountId account, Side side, Price price, Quantity qty) {
@@ -200,7 +200,7 @@ TEST_F(WsHubTest, ChangesOfOneBatchGoOutAsOneMessagePerSymbol) {
     hub_.publish(md_);
   }
   EXPECT_EQ(sink->messages.size(), before);  // nothing before the flush
-  hub_.flush();
+  hub_.flush(md_);
   ASSERT_EQ(sink->messages.size(), before + 1);
   const std::string& m = sink->messages.back();
   EXPECT_EQ(field(m, "/symbol"), "AAPL");

@@ -16,7 +16,7 @@
 namespace stox::store {
 namespace {
 
-TEST(SnapshotFollowerTest, SnapshotsAtEachCountAndOnStopMatchTheLeadersState) {
+TEST(SnapshotFollowerTest, CountTriggeredAndFinalSnapshotsRestoreTheLeadersState) {
   for (bool accounts : {false, true}) {
     SCOPED_TRACE(accounts ? "accounts mode" : "matching only");
     journal::FaultEnv env(3);
@@ -48,6 +48,11 @@ TEST(SnapshotFollowerTest, SnapshotsAtEachCountAndOnStopMatchTheLeadersState) {
     ASSERT_GE(snaps.value().size(), 2U);
     EXPECT_EQ(snaps.value().back().seq, driver.last_seq());  // the one written on stop
     EXPECT_EQ(static_cast<std::size_t>(observed), snaps.value().size());
+    // The count trigger never fires before 250 more commands were applied.
+    for (std::size_t i = 0; i + 1 < snaps.value().size(); ++i) {
+      const SeqNo previous = i == 0 ? 0 : snaps.value()[i - 1].seq;
+      EXPECT_GE(snaps.value()[i].seq - previous, 250U) << "snapshot " << i;
+    }
     for (const SnapshotInfo& info : snaps.value()) {
       auto loaded = load_snapshot(env, info.path);
       ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
