@@ -801,7 +801,12 @@ std::string Engine::Impl::check_invariants() const {
 
 // -------------------------------------------------------------- public API
 Engine::Engine(const EngineConfig& config) : impl_(std::make_unique<Impl>(config)) {}
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
+
+std::unique_ptr<Engine> Engine::clone() const {
+  return std::unique_ptr<Engine>(new Engine(std::make_unique<Impl>(*impl_)));
+}
 
 void Engine::apply(const Command& command, std::vector<Event>& out) { impl_->apply(command, out); }
 

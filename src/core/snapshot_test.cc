@@ -65,7 +65,9 @@ class Driver {
   InstrumentId shares_funded_ = 0;
 };
 
-void RunWithSnapshots(const EngineConfig& config, std::uint64_t seed, int commands, int every) {
+// With use_clone, the copy is Engine::clone() instead of restore(snapshot()).
+void RunWithSnapshots(const EngineConfig& config, std::uint64_t seed, int commands, int every,
+                      bool use_clone = false) {
   Engine original(config);
   std::unique_ptr<Engine> restored;
   Driver driver(seed, config);
@@ -77,7 +79,7 @@ void RunWithSnapshots(const EngineConfig& config, std::uint64_t seed, int comman
     if (i % every == 0) {
       const std::string bytes = original.snapshot();
       std::string error;
-      restored = Engine::restore(config, bytes, &error);
+      restored = use_clone ? original.clone() : Engine::restore(config, bytes, &error);
       ASSERT_NE(restored, nullptr) << "seed " << seed << " command " << i << ": " << error;
       ASSERT_EQ(restored->state_hash(), original.state_hash()) << "seed " << seed << " at " << i;
       ASSERT_EQ(restored->snapshot(), bytes) << "re-encoding differs, seed " << seed << " at " << i;
@@ -112,6 +114,13 @@ TEST(EngineSnapshot, RestoredMatchingEngineHasSameHashAndSameFutureEvents) {
 
 TEST(EngineSnapshot, RestoredAccountsEngineHasSameHashBalancesAndFutureEvents) {
   for (std::uint64_t seed : {4u, 5u, 6u}) RunWithSnapshots(accounts_config(), seed, 30'000, 1'000);
+}
+
+// A clone is independent (the original goes on alone in the loop above) and
+// behaves exactly like the original.
+TEST(EngineClone, CloneHasSameHashAndSameFutureEventsInBothModes) {
+  RunWithSnapshots(EngineConfig{}, 8, 20'000, 700, /*use_clone=*/true);
+  RunWithSnapshots(accounts_config(), 9, 20'000, 700, /*use_clone=*/true);
 }
 
 class SnapshotDamage : public ::testing::Test {

@@ -12,7 +12,7 @@ Result<std::unique_ptr<DurableEngine>> DurableEngine::open(journal::Env& env,
                                                            const std::string& data_dir,
                                                            const EngineConfig& config, Clock clock,
                                                            const DurableOptions& options) {
-  Result<Recovered> recovered = recover(env, data_dir, config);
+  Result<Recovered> recovered = recover(env, data_dir, config, options.recovery);
   if (!recovered.ok()) return recovered.status();
   journal::WriterOptions wo = options.journal;
   // An empty journal continues a snapshot (or starts at 1).

@@ -46,6 +46,8 @@ using Clock = std::function<Timestamp()>;
 struct DurableOptions {
   // first_seq is ignored: the journal continues from the recovered state.
   journal::WriterOptions journal;
+  // A companion state recovered with the engine (store/recovery.h).
+  RecoverOptions recovery;
 };
 
 class DurableEngine {

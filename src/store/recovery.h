@@ -3,12 +3,16 @@
 //
 //   1. The newest snapshot that loads, checks and restores is taken; newer
 //      damaged ones are skipped (and reported). With none, an empty engine.
-//   2. The whole journal is read once: the reader checks every record and
-//      the hash chain, and every durable command after the snapshot's seq
-//      is applied through Engine::apply (its events are discarded: they
-//      were, or will never be, acknowledged). Damage before the last
-//      durable batch stops recovery with a Corruption naming the file and
-//      byte offset.
+//      A caller with a companion state (RecoverOptions) gets the snapshot's
+//      extension to restore it from, and may skip snapshots without one.
+//   2. The journal is read from the segment holding the starting seq: the
+//      reader checks every record and the hash chain of what it reads, and
+//      every durable command after the starting seq is applied through
+//      Engine::apply (store/replay.h; its events go to the caller's
+//      observer, if any, else nowhere: they were, or will never be,
+//      acknowledged). Damage before the last durable batch stops recovery
+//      with a Corruption naming the file and byte offset. Segments wholly
+//      before the snapshot are not read: `stox verify` checks them.
 //   3. The journal is made appendable (journal::recover_from_summary): a
 //      torn tail of the last segment is cut off durably.
 //
@@ -19,14 +23,17 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
 #include "core/engine.h"
 #include "journal/env.h"
 #include "journal/reader.h"
+#include "store/replay.h"
 
 namespace stox::store {
 
@@ -41,7 +48,23 @@ struct Recovered {
   journal::RecoveryInfo journal;               // the journal as recovered (what was cut)
 };
 
+// For a caller that keeps a companion state in step with the engine and in
+// the snapshot files' extension (the server's market-data projections).
+struct RecoverOptions {
+  // Called with the extension of the snapshot recovery starts from, before
+  // any command is replayed. An error rejects that snapshot (reported in
+  // skipped_snapshots) and an older one is tried. REQUIRES: changes nothing
+  // when it fails. Not called when recovery starts from the empty engine.
+  std::function<Status(std::string_view extension)> restore_extension;
+  // Skip (and report) snapshots that have no extension: the companion
+  // could not be restored from them.
+  bool require_extension = false;
+  // Every replayed command with its events (store/replay.h).
+  ReplayObserver on_replayed;
+};
+
 // REQUIRES: no writer has data_dir open. Creates the layout if missing.
-Result<Recovered> recover(journal::Env& env, const std::string& data_dir, const EngineConfig& config);
+Result<Recovered> recover(journal::Env& env, const std::string& data_dir, const EngineConfig& config,
+                          const RecoverOptions& options = {});
 
 }  // namespace stox::store

@@ -96,19 +96,67 @@ TEST_P(RecoveryTest, TornLastBatchIsCutOffAndReported) {
   EXPECT_EQ(r->engine->state_hash(), driver_.hash_after(290));
 }
 
-TEST_P(RecoveryTest, DamageBeforeTheLastBatchStopsRecoveryNamingFileAndOffset) {
+// The journal's segments, oldest first, with their first seqs.
+std::vector<std::pair<SeqNo, std::string>> segments(journal::FaultEnv& env) {
   std::vector<std::string> names;
-  ASSERT_TRUE(env_.list_dir(journal_dir(kData), &names).ok());
-  std::sort(names.begin(), names.end());
-  const std::string first = journal_dir(kData) + "/" + names.front();
-  const std::uint64_t at = journal::kHeaderRecordSize + 40;  // inside the first command
-  ASSERT_TRUE(env_.flip_bit(first, at, 2).ok());
-  Result<Recovered> r = recover(env_, kData, config_);
+  EXPECT_TRUE(env.list_dir(journal_dir(kData), &names).ok());
+  std::vector<std::pair<SeqNo, std::string>> out;
+  for (const std::string& name : names) {
+    SeqNo first = 0;
+    if (journal::parse_segment_name(name, &first)) out.emplace_back(first, journal_dir(kData) + "/" + name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string segment_holding(journal::FaultEnv& env, SeqNo seq) {
+  std::string path;
+  for (const auto& [first, p] : segments(env)) {
+    if (first <= seq) path = p;
+  }
+  return path;
+}
+
+// Flips a bit inside the first command of the segment holding `seq`.
+std::string damage_segment_holding(journal::FaultEnv& env, SeqNo seq) {
+  const std::string path = segment_holding(env, seq);
+  EXPECT_TRUE(env.flip_bit(path, journal::kHeaderRecordSize + 40, 2).ok());
+  return path;
+}
+
+void expect_corruption_at(const Result<Recovered>& r, const std::string& file) {
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().is_corruption());
-  EXPECT_NE(r.status().message().find(first + " at byte " + std::to_string(journal::kHeaderRecordSize)),
+  EXPECT_NE(r.status().message().find(file + " at byte " + std::to_string(journal::kHeaderRecordSize)),
             std::string::npos)
       << r.status().to_string();
+}
+
+TEST_P(RecoveryTest, DamageBeforeTheLastBatchStopsRecoveryNamingFileAndOffset) {
+  ASSERT_LT(segments(env_).back().first, 290u) << "the damaged segment must not be the last";
+  const std::string damaged = damage_segment_holding(env_, 250);  // replayed after snapshot 200
+  expect_corruption_at(recover(env_, kData, config_), damaged);
+}
+
+TEST_P(RecoveryTest, DamageAnywhereStopsAFullReplay) {
+  ASSERT_TRUE(env_.remove(snapshot_path(100)).ok());
+  ASSERT_TRUE(env_.remove(snapshot_path(200)).ok());
+  const std::string damaged = damage_segment_holding(env_, 1);
+  expect_corruption_at(recover(env_, kData, config_), damaged);
+}
+
+// Start-up reads the journal from the segment holding its snapshot's seq:
+// older segments are history, checked by `stox verify` (verify_journal).
+TEST_P(RecoveryTest, SegmentsBeforeTheSnapshotAreNotReadAtStartButVerifyFindsTheirDamage) {
+  ASSERT_NE(segment_holding(env_, 1), segment_holding(env_, 200));
+  const std::string damaged = damage_segment_holding(env_, 1);
+  Result<Recovered> r = recover(env_, kData, config_);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->snapshot_path, snapshot_path(200));
+  EXPECT_EQ(r->engine->state_hash(), driver_.hash_after(300));
+  Result<journal::JournalSummary> verified = journal::verify_journal(&env_, journal_dir(kData));
+  ASSERT_FALSE(verified.ok());
+  EXPECT_NE(verified.status().message().find(damaged), std::string::npos) << verified.status().to_string();
 }
 
 TEST_P(RecoveryTest, ValidSnapshotAheadOfTheJournalIsAnError) {

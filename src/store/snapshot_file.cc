@@ -66,14 +66,21 @@ bool parse_snapshot_name(std::string_view name, SeqNo* seq) {
   return true;
 }
 
-std::string encode_snapshot_file(SeqNo seq, std::uint64_t state_hash, std::string_view payload) {
-  std::string out(kSnapshotHeaderSize, '\0');
+std::string encode_snapshot_file(SeqNo seq, std::uint64_t state_hash, std::string_view payload,
+                                 std::string_view extension) {
+  std::string out;
+  out.reserve(kSnapshotHeaderSize + payload.size() + 8 + extension.size() + kSnapshotTrailerSize);
+  out.resize(kSnapshotHeaderSize);
   out.replace(0, kSnapshotMagic.size(), kSnapshotMagic);
   put<std::uint32_t>(out.data() + 8, kSnapshotFileVersion);
   put<std::uint64_t>(out.data() + 16, seq);
   put<std::uint64_t>(out.data() + 24, state_hash);
   put<std::uint64_t>(out.data() + 32, payload.size());
   out.append(payload);
+  char ext_length[8];
+  put<std::uint64_t>(ext_length, extension.size());
+  out.append(ext_length, sizeof ext_length);
+  out.append(extension);
   char crc[kSnapshotTrailerSize];
   put<std::uint32_t>(crc, file_crc(out));
   out.append(crc, sizeof crc);
@@ -83,7 +90,8 @@ std::string encode_snapshot_file(SeqNo seq, std::uint64_t state_hash, std::strin
 // The order below is what makes a snapshot atomic: the final name appears
 // (durably, after sync_dir) only for a file whose bytes are already synced.
 Result<std::string> write_snapshot(journal::Env& env, const std::string& dir, SeqNo seq,
-                                   std::uint64_t state_hash, std::string_view payload) {
+                                   std::uint64_t state_hash, std::string_view payload,
+                                   std::string_view extension) {
   const std::string path = dir + "/" + snapshot_name(seq);
   const std::string tmp = path + ".tmp";
   std::uint64_t size = 0;
@@ -91,7 +99,7 @@ Result<std::string> write_snapshot(journal::Env& env, const std::string& dir, Se
   if (s.ok()) return Status::InvalidArgument("snapshot " + path + " already exists");
   if (!s.is_not_found()) return s;
   s = remove_if_present(env, tmp);
-  if (s.ok()) s = write_synced(env, tmp, encode_snapshot_file(seq, state_hash, payload));
+  if (s.ok()) s = write_synced(env, tmp, encode_snapshot_file(seq, state_hash, payload, extension));
   if (s.ok()) s = env.rename(tmp, path);
   if (s.ok()) s = env.sync_dir(dir);
   if (!s.ok()) return s;
@@ -121,12 +129,21 @@ Result<LoadedSnapshot> load_snapshot(journal::Env& env, const std::string& path)
   if (bytes.size() < kFixed) return damaged(path, "truncated (shorter than its header)");
   const char* h = bytes.data();
   if (std::string_view(h, kSnapshotMagic.size()) != kSnapshotMagic) return damaged(path, "bad magic");
-  if (get<std::uint32_t>(h + 8) != kSnapshotFileVersion) return damaged(path, "unknown version");
+  const auto version = get<std::uint32_t>(h + 8);
+  if (version != 1 && version != kSnapshotFileVersion) return damaged(path, "unknown version");
   if (get<std::uint32_t>(h + 12) != 0) return damaged(path, "nonzero reserved field");
   const auto length = get<std::uint64_t>(h + 32);
-  if (length != bytes.size() - kFixed) {
-    return damaged(path, "length " + std::to_string(length) + " does not match the file size " +
+  const std::size_t ext_field = version == 1 ? 0 : 8;
+  if (bytes.size() < kFixed + ext_field) return damaged(path, "truncated (shorter than its header)");
+  if (length > bytes.size() - kFixed - ext_field) {
+    return damaged(path, "length " + std::to_string(length) + " does not fit the file size " +
                              std::to_string(bytes.size()) + " (truncated?)");
+  }
+  std::uint64_t ext_length = 0;
+  if (version != 1) ext_length = get<std::uint64_t>(h + kSnapshotHeaderSize + length);
+  if (ext_length != bytes.size() - kFixed - ext_field - length) {
+    return damaged(path, "lengths do not match the file size " + std::to_string(bytes.size()) +
+                             " (truncated?)");
   }
   const std::size_t covered = bytes.size() - kSnapshotTrailerSize;
   if (get<std::uint32_t>(h + covered) != file_crc(std::string_view(bytes).substr(0, covered))) {
@@ -140,7 +157,8 @@ Result<LoadedSnapshot> load_snapshot(journal::Env& env, const std::string& path)
   if (!parse_snapshot_name(std::string_view(path).substr(slash + 1), &named) || named != out.seq) {
     return damaged(path, "seq " + std::to_string(out.seq) + " does not match the file name");
   }
-  bytes.resize(covered);
+  out.extension.assign(bytes, kSnapshotHeaderSize + length + ext_field, ext_length);
+  bytes.resize(kSnapshotHeaderSize + length);
   bytes.erase(0, kSnapshotHeaderSize);
   out.payload = std::move(bytes);
   return out;

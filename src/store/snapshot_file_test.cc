@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "journal/crc32c.h"
 #include "journal/fault_env.h"
+#include "journal/format.h"
 
 namespace stox::store {
 namespace {
@@ -59,7 +61,7 @@ TEST_F(SnapshotFileTest, TruncatedSnapshotIsRejectedNamingTheFile) {
   const std::string payload = payload_of(300);
   Result<std::string> path = write_snapshot(env_, kDir, 7, 1, payload);
   ASSERT_TRUE(path.ok());
-  const std::size_t size = kSnapshotHeaderSize + payload.size() + kSnapshotTrailerSize;
+  const std::size_t size = kSnapshotHeaderSize + payload.size() + 8 + kSnapshotTrailerSize;
   for (std::size_t keep : {std::size_t{0}, std::size_t{10}, kSnapshotHeaderSize, size / 2, size - 1}) {
     SCOPED_TRACE(keep);
     std::string bytes = encode_snapshot_file(7, 1, payload).substr(0, keep);
@@ -74,8 +76,48 @@ TEST_F(SnapshotFileTest, TruncatedSnapshotIsRejectedNamingTheFile) {
   }
 }
 
+TEST_F(SnapshotFileTest, ExtensionRoundTripsBesideThePayload) {
+  const std::string payload = payload_of(100);
+  const std::string extension = "projections:" + payload_of(37);
+  ASSERT_TRUE(write_snapshot(env_, kDir, 11, 5, payload, extension).ok());
+  ASSERT_TRUE(write_snapshot(env_, kDir, 12, 6, payload).ok());
+  Result<LoadedSnapshot> with = load_snapshot(env_, kDir + "/" + snapshot_name(11));
+  ASSERT_TRUE(with.ok()) << with.status().to_string();
+  EXPECT_EQ(with->payload, payload);
+  EXPECT_EQ(with->extension, extension);
+  Result<LoadedSnapshot> without = load_snapshot(env_, kDir + "/" + snapshot_name(12));
+  ASSERT_TRUE(without.ok()) << without.status().to_string();
+  EXPECT_EQ(without->payload, payload);
+  EXPECT_TRUE(without->extension.empty());
+}
+
+// Version 1 files (no extension fields) were written before the extension
+// existed; they stay readable.
+TEST_F(SnapshotFileTest, VersionOneFilesStillLoad) {
+  const std::string payload = payload_of(50);
+  std::string v1(kSnapshotHeaderSize, '\0');
+  v1.replace(0, kSnapshotMagic.size(), kSnapshotMagic);
+  journal::put<std::uint32_t>(v1.data() + 8, 1);
+  journal::put<std::uint64_t>(v1.data() + 16, 13);
+  journal::put<std::uint64_t>(v1.data() + 24, 77);
+  journal::put<std::uint64_t>(v1.data() + 32, payload.size());
+  v1 += payload;
+  char crc[4];
+  journal::put<std::uint32_t>(crc, journal::crc32c::mask(journal::crc32c::value(v1)));
+  v1.append(crc, 4);
+  std::unique_ptr<journal::WritableFile> f;
+  ASSERT_TRUE(env_.new_writable_file(kDir + "/" + snapshot_name(13), &f).ok());
+  ASSERT_TRUE(f->append(v1).ok());
+  Result<LoadedSnapshot> loaded = load_snapshot(env_, kDir + "/" + snapshot_name(13));
+  ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
+  EXPECT_EQ(loaded->seq, 13u);
+  EXPECT_EQ(loaded->state_hash, 77u);
+  EXPECT_EQ(loaded->payload, payload);
+  EXPECT_TRUE(loaded->extension.empty());
+}
+
 TEST_F(SnapshotFileTest, AnyFlippedBitIsRejected) {
-  Result<std::string> path = write_snapshot(env_, kDir, 9, 99, payload_of(64));
+  Result<std::string> path = write_snapshot(env_, kDir, 9, 99, payload_of(64), "ext");
   ASSERT_TRUE(path.ok());
   std::uint64_t size = 0;
   ASSERT_TRUE(env_.file_size(*path, &size).ok());

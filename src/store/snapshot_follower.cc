@@ -11,10 +11,12 @@ namespace stox::store {
 
 SnapshotFollower::SnapshotFollower(journal::Env& env, std::string data_dir,
                                    std::unique_ptr<Engine> engine, SeqNo seq,
-                                   const FollowerOptions& options, SnapshotObserver observer)
+                                   const FollowerOptions& options, SnapshotObserver observer,
+                                   std::unique_ptr<FollowerCompanion> companion)
     : env_(env),
       data_dir_(std::move(data_dir)),
       engine_(std::move(engine)),
+      companion_(std::move(companion)),
       seq_(seq),
       options_(options),
       observer_(std::move(observer)),
@@ -57,7 +59,7 @@ void SnapshotFollower::stop() {
 
 void SnapshotFollower::run() {
   std::vector<Command> batch;
-  std::vector<Event> events;  // discarded: the leader has published them
+  std::vector<Event> events;  // for the companion only: the leader has published them
   for (;;) {
     bool stopping = false;
     bool requested = false;
@@ -75,6 +77,7 @@ void SnapshotFollower::run() {
     for (const Command& c : batch) {
       events.clear();
       engine_->apply(c, events);
+      if (companion_) companion_->apply(c, events);
       seq_ = c.seq;
     }
     batch.clear();
@@ -94,7 +97,11 @@ void SnapshotFollower::snapshot() {
   const std::string path = dir + "/" + snapshot_name(seq_);
   std::uint64_t size = 0;
   bool ok = env_.file_size(path, &size).ok();  // already there (e.g. written by a tool)
-  if (!ok) ok = write_snapshot(env_, dir, seq_, engine_->state_hash(), engine_->snapshot()).ok();
+  if (!ok) {
+    std::string extension;
+    if (companion_) companion_->encode(&extension);
+    ok = write_snapshot(env_, dir, seq_, engine_->state_hash(), engine_->snapshot(), extension).ok();
+  }
   const auto t1 = std::chrono::steady_clock::now();
   last_time_ = t1;
   snapshot_base_ = seq_;  // a failed write is retried at the next trigger, not at once

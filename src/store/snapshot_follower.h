@@ -18,6 +18,12 @@
 // trigger: the journal is the source of truth, a snapshot only shortens
 // recovery.
 //
+// A companion (optional) is state kept in step with the engine outside it,
+// the server's market-data projections: the follower hands it every
+// command's events and writes its encoding as each snapshot's extension
+// (store/snapshot_file.h), so that a restart restores it instead of
+// rebuilding it from the whole journal.
+//
 // Thread-safety: push() from one thread (the leader); stop() from any one
 // thread; the rest is internal to the follower's thread.
 #pragma once
@@ -45,16 +51,27 @@ struct FollowerOptions {
   bool on_stop = true;                       // a snapshot at the final seq when stopped
 };
 
+// Runs on the follower's thread only.
+class FollowerCompanion {
+ public:
+  virtual ~FollowerCompanion() = default;
+  // The events of one command the follower's engine applied, in seq order.
+  virtual void apply(const Command& command, std::span<const Event> events) = 0;
+  // Appends the state's bytes (the snapshot's extension); between commands.
+  virtual void encode(std::string* out) const = 0;
+};
+
 // Called on the follower's thread after each attempt: the seq, how long the
 // encode + durable write took, and whether it worked.
 using SnapshotObserver = std::function<void(SeqNo seq, std::int64_t write_ns, bool ok)>;
 
 class SnapshotFollower {
  public:
-  // `engine` is at `seq` (every command up to it applied); the follower
-  // starts its thread at once.
+  // `engine` (and `companion`, if any) is at `seq` (every command up to it
+  // applied); the follower starts its thread at once.
   SnapshotFollower(journal::Env& env, std::string data_dir, std::unique_ptr<Engine> engine,
-                   SeqNo seq, const FollowerOptions& options, SnapshotObserver observer = {});
+                   SeqNo seq, const FollowerOptions& options, SnapshotObserver observer = {},
+                   std::unique_ptr<FollowerCompanion> companion = nullptr);
   ~SnapshotFollower();  // stop()
   SnapshotFollower(const SnapshotFollower&) = delete;
   SnapshotFollower& operator=(const SnapshotFollower&) = delete;
@@ -79,6 +96,7 @@ class SnapshotFollower {
   journal::Env& env_;
   const std::string data_dir_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<FollowerCompanion> companion_;
   SeqNo seq_;
   const FollowerOptions options_;
   SnapshotObserver observer_;

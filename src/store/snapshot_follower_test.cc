@@ -6,10 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "journal/fault_env.h"
+#include "store/durable_engine.h"
 #include "store/layout.h"
+#include "store/recovery.h"
 #include "store/snapshot_file.h"
 #include "store/store_test_util.h"
 
@@ -87,6 +91,139 @@ TEST(SnapshotFollowerTest, AFailedWriteIsReportedAndDoesNotStopTheFollower) {
   follower.stop();
   EXPECT_EQ(failed, 1);
   EXPECT_EQ(follower.last_snapshot_seq(), 0U);
+}
+
+
+// A companion that folds every event's bytes into a digest: restored from a
+// snapshot's extension and fed the replayed commands, it must reach the
+// digest of one fed from the start.
+struct DigestState {
+  SeqNo seq = 0;
+  std::uint64_t digest = 1469598103934665603ULL;
+  void apply(const Command& c, std::span<const Event> events) {
+    for (const Event& e : events) {
+      const auto* bytes = reinterpret_cast<const unsigned char*>(&e);
+      for (std::size_t i = 0; i < sizeof e; ++i) digest = (digest ^ bytes[i]) * 1099511628211ULL;
+    }
+    seq = c.seq;
+  }
+  std::string encode() const { return std::to_string(seq) + ":" + std::to_string(digest); }
+};
+
+class DigestCompanion final : public FollowerCompanion {
+ public:
+  void apply(const Command& c, std::span<const Event> events) override { state.apply(c, events); }
+  void encode(std::string* out) const override { out->append(state.encode()); }
+  DigestState state;
+};
+
+TEST(SnapshotFollowerTest, CompanionStateIsSnapshottedAsTheExtensionAndRecoveredWithReplay) {
+  journal::FaultEnv env(9);
+  const std::string dir = "/data";
+  ASSERT_TRUE(create_layout(env, dir).ok());
+  const EngineConfig config = testing::small_config(true);
+  testing::Driver driver(21, config);
+  DigestState reference;  // fed every committed command from the start
+  {
+    auto ex = DurableEngine::open(env, dir, config, driver.clock());
+    ASSERT_TRUE(ex.ok()) << ex.status().to_string();
+    FollowerOptions options;
+    options.every_commands = 0;
+    options.every = std::chrono::seconds(0);
+    options.on_stop = false;
+    auto companion = std::make_unique<DigestCompanion>();
+    SnapshotFollower follower(env, dir, std::make_unique<Engine>(config), 0, options, {},
+                              std::move(companion));
+    std::vector<Event> released;
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_TRUE(driver.submit(*ex.value()).ok());
+      if (i % 10 != 9) continue;
+      released.clear();
+      ASSERT_TRUE(ex.value()->commit(&released).ok());
+      follower.push(std::span<const Command>(driver.history()).subspan(driver.history().size() - 10));
+      if (i == 149) {
+        follower.request_snapshot();
+        while (follower.snapshots_written() == 0) std::this_thread::yield();
+      }
+    }
+    follower.stop();
+    Engine replayed(config);
+    std::vector<Event> events;
+    for (const Command& c : driver.history()) {
+      events.clear();
+      replayed.apply(c, events);
+      reference.apply(c, events);
+    }
+  }
+  auto snaps = list_snapshots(env, snapshot_dir(dir));
+  ASSERT_TRUE(snaps.ok());
+  ASSERT_EQ(snaps->size(), 1u);
+  EXPECT_EQ(snaps->front().seq, 150u);
+
+  DigestState recovered;
+  bool restored = false;
+  RecoverOptions options;
+  options.require_extension = true;
+  options.restore_extension = [&](std::string_view ext) {
+    const std::size_t colon = ext.find(':');
+    if (colon == std::string_view::npos) return Status::Corruption("no colon");
+    recovered.seq = std::stoull(std::string(ext.substr(0, colon)));
+    recovered.digest = std::stoull(std::string(ext.substr(colon + 1)));
+    restored = true;
+    return Status::OK();
+  };
+  options.on_replayed = [&](const Command& c, std::span<const Event> events) {
+    EXPECT_EQ(c.seq, recovered.seq + 1);
+    recovered.apply(c, events);
+  };
+  Result<Recovered> r = recover(env, dir, config, options);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_TRUE(restored);
+  EXPECT_EQ(r->snapshot_seq, 150u);
+  EXPECT_EQ(r->replayed, 150u);
+  EXPECT_EQ(recovered.seq, 300u);
+  EXPECT_EQ(recovered.digest, reference.digest);
+  EXPECT_EQ(r->engine->state_hash(), driver.hash_after(300));
+}
+
+TEST(SnapshotFollowerTest, SnapshotsWithoutOrWithABadExtensionAreSkippedWhenOneIsRequired) {
+  journal::FaultEnv env(10);
+  const std::string dir = "/data";
+  ASSERT_TRUE(create_layout(env, dir).ok());
+  const EngineConfig config = testing::small_config(false);
+  testing::Driver driver(22, config);
+  {
+    auto ex = DurableEngine::open(env, dir, config, driver.clock());
+    ASSERT_TRUE(ex.ok());
+    std::vector<Event> released;
+    for (int i = 0; i < 60; ++i) ASSERT_TRUE(driver.submit(*ex.value()).ok());
+    ASSERT_TRUE(ex.value()->commit(&released).ok());
+    ASSERT_TRUE(ex.value()->snapshot_now().ok());  // seq 60, no extension
+  }
+  Engine at40(config);
+  std::vector<Event> events;
+  for (SeqNo s = 1; s <= 40; ++s) at40.apply(driver.history()[s - 1], events);
+  ASSERT_TRUE(write_snapshot(env, snapshot_dir(dir), 40, at40.state_hash(), at40.snapshot(), "bad").ok());
+  std::uint64_t replayed_events = 0;
+  RecoverOptions options;
+  options.require_extension = true;
+  options.restore_extension = [](std::string_view ext) {
+    return ext == "good" ? Status::OK() : Status::Corruption("not good");
+  };
+  options.on_replayed = [&](const Command&, std::span<const Event> ev) { replayed_events += ev.size(); };
+  Result<Recovered> r = recover(env, dir, config, options);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_TRUE(r->snapshot_path.empty()) << "both snapshots must be skipped";
+  EXPECT_EQ(r->replayed, 60u);
+  ASSERT_EQ(r->skipped_snapshots.size(), 2u);
+  EXPECT_NE(r->skipped_snapshots[0].find("no extension"), std::string::npos) << r->skipped_snapshots[0];
+  EXPECT_NE(r->skipped_snapshots[1].find("not good"), std::string::npos) << r->skipped_snapshots[1];
+  EXPECT_GT(replayed_events, 0u);
+  EXPECT_EQ(r->engine->state_hash(), driver.hash_after(60));
+  // Without the requirement the newest snapshot is taken.
+  Result<Recovered> plain = recover(env, dir, config);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->snapshot_seq, 60u);
 }
 
 }  // namespace
