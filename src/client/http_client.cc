@@ -146,6 +146,13 @@ Result<std::unique_ptr<HttpClient>> HttpClient::connect(const std::string& host,
   return std::unique_ptr<HttpClient>(new HttpClient(std::move(impl)));
 }
 
+namespace {
+bool idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
+         method == "OPTIONS";
+}
+}  // namespace
+
 Result<ClientResponse> HttpClient::request(std::string_view method, std::string_view target,
                                            std::string_view body, std::string_view api_key) {
   Impl& c = *impl_;
@@ -180,7 +187,10 @@ Result<ClientResponse> HttpClient::request(std::string_view method, std::string_
       const bool closed_before_answer =
           !parser.got_some() && (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
                                  ec == asio::error::eof);
-      if (retryable && closed_before_answer) continue;
+      // The server may have acted on a request it read before closing: only
+      // an idempotent one may be sent again (RFC 9110, 9.2.2). A POST (a new
+      // order) fails here instead of being placed twice.
+      if (retryable && closed_before_answer && idempotent(method)) continue;
       return failure("read response", ec);
     }
     c.reused = true;

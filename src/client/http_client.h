@@ -54,8 +54,11 @@ class HttpClient {
   // One request and its response, each step within the timeout. Sets
   // "Authorization: Bearer <api_key>" when api_key is given, and
   // Content-Type: application/json when there is a body. A request on a
-  // reused connection that the server had closed meanwhile (EOF or reset
-  // before any response byte) is sent once more on a new connection.
+  // reused connection that the server had closed meanwhile is sent once more
+  // on a new connection when it cannot have been acted on (the write
+  // failed) or is idempotent (GET, HEAD, PUT, DELETE, OPTIONS) and the
+  // connection closed before any response byte; a POST whose connection
+  // closed after it was sent is an error, never sent twice.
   Result<ClientResponse> request(std::string_view method, std::string_view target,
                                  std::string_view body = {}, std::string_view api_key = {});
 

@@ -16,3 +16,5 @@ stox_test(transport_test SOURCES transport_test.cc
           LIBS stox_transport stox_client stox_marketdata simdjson::simdjson)
 stox_test(client_commands_test SOURCES ${PROJECT_SOURCE_DIR}/src/app/client_commands_test.cc
           LIBS stox_client_commands stox_transport)
+stox_test(http_client_test SOURCES ${PROJECT_SOURCE_DIR}/src/client/http_client_test.cc
+          LIBS stox_client)
