@@ -35,6 +35,8 @@
 
 namespace stox::marketdata {
 
+class ProjectionsCodec;
+
 struct DepthLevel {
   Price price = 0;
   Quantity quantity = 0;  // visible
@@ -105,6 +107,8 @@ class BookView {
   std::uint64_t sequence(InstrumentId id) const;
 
  private:
+  friend class ProjectionsCodec;  // projections_codec.cc: reads and restores the state
+
   struct Book {
     std::map<Price, DepthLevel> bids;  // best is the last
     std::map<Price, DepthLevel> asks;  // best is the first

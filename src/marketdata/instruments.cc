@@ -9,7 +9,7 @@ void InstrumentDirectory::apply(const Event& e) {
     if (a.instrument != instruments_.size() + 1) return;
     const InstrumentInfo& added =
         instruments_.emplace_back(InstrumentInfo{a.instrument, a.spec, InstrumentStatus::kTrading});
-    by_symbol_.emplace(added.symbol(), added.id);
+    by_symbol_.emplace(Symbol::from(added.symbol()), added.id);  // as find() spells it
   } else if (e.type == EventType::kInstrumentStatus) {
     const InstrumentId id = e.instrument_status.instrument;
     if (id == 0 || id > instruments_.size()) return;
@@ -23,7 +23,11 @@ const InstrumentInfo* InstrumentDirectory::find(InstrumentId id) const {
 }
 
 const InstrumentInfo* InstrumentDirectory::find(std::string_view symbol) const {
-  auto it = by_symbol_.find(symbol);
+  // Symbols are NUL padded: text with a NUL, or too long, names none.
+  if (symbol.size() > Symbol::kCapacity || symbol.find('\0') != std::string_view::npos) {
+    return nullptr;
+  }
+  auto it = by_symbol_.find(Symbol::from(symbol));
   return it == by_symbol_.end() ? nullptr : find(it->second);
 }
 

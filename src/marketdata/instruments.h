@@ -3,16 +3,21 @@
 // key everything by InstrumentId; the directory turns ids into symbols and
 // fixed-point values into text (the JSON views need both scales).
 //
+// Copyable: a copy is an independent directory in the same state.
 // Thread-safety: none. Fed on the dispatch thread with every event.
 #pragma once
 
+#include <cstddef>
 #include <deque>
+#include <functional>
 #include <string_view>
 #include <unordered_map>
 
 #include "core/event.h"
 
 namespace stox::marketdata {
+
+class ProjectionsCodec;
 
 struct InstrumentInfo {
   InstrumentId id = 0;
@@ -35,10 +40,16 @@ class InstrumentDirectory {
   const std::deque<InstrumentInfo>& all() const { return instruments_; }
 
  private:
-  // Ids are dense from 1: index id - 1. A deque, so that the symbol views in
-  // by_symbol_ stay valid as instruments are added.
+  friend class ProjectionsCodec;  // projections_codec.cc: reads and restores the state
+
+  struct SymbolHash {
+    std::size_t operator()(const Symbol& s) const { return std::hash<std::string_view>{}(s.view()); }
+  };
+
+  // Ids are dense from 1: index id - 1. The index holds symbols by value (not
+  // views into instruments_), so that a copy of the directory is independent.
   std::deque<InstrumentInfo> instruments_;
-  std::unordered_map<std::string_view, InstrumentId> by_symbol_;
+  std::unordered_map<Symbol, InstrumentId, SymbolHash> by_symbol_;
 };
 
 }  // namespace stox::marketdata

@@ -23,6 +23,17 @@ void push_bounded(std::deque<T>& q, const T& v, std::size_t cap) {
 
 }  // namespace
 
+void FillRing::push(const Fill& f, std::size_t capacity) {
+  if (capacity == 0) return;
+  if (slots_.size() < capacity) {
+    // Before the ring wraps, head_ is 0 and the slots are in age order.
+    slots_.push_back(f);
+    return;
+  }
+  slots_[head_] = f;  // the oldest
+  head_ = static_cast<std::uint32_t>(slot(1));
+}
+
 std::optional<Price> OrderState::average_fill_price() const {
   if (filled <= 0) return std::nullopt;
   const Int128 q = filled;
@@ -49,6 +60,7 @@ void OrderTracker::apply(const Event& e) {
 void OrderTracker::begin_batch(const Event& first) {
   batch_open_ = true;
   batch_seq_ = first.seq;
+  last_trade_ = TradeEvent{};  // a Settled never follows a Trade of another command
   batch_index_.clear();
   pending_.clear();
   pending_rejects_.clear();
@@ -172,7 +184,7 @@ void OrderTracker::add_fill(OrderId id, const Fill& fill, Quantity leaves_after)
   s.filled_value += Int128{fill.price} * fill.quantity;
   s.leaves = leaves_after;
   ++s.fill_count;
-  push_bounded(o->fills, fill, config_.max_fills_per_order);
+  o->fills.push(fill, config_.max_fills_per_order);
   push_bounded(fills_by_account_[s.account], fill, config_.max_fills_per_account);
   pending_[batch_index_.at(id)].fills.push_back(fill);
   if (leaves_after == 0) {

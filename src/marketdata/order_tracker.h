@@ -46,6 +46,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <span>
@@ -56,6 +57,8 @@
 #include "core/event.h"
 
 namespace stox::marketdata {
+
+class ProjectionsCodec;
 
 enum class OrderStatus : std::uint8_t {
   kNew = 1,
@@ -82,6 +85,8 @@ struct Fill {
 };
 
 struct OrderState {
+  // Fields are ordered so that the struct has no padding holes: there is one
+  // per tracked order (the 16-byte filled_value fixes the alignment).
   OrderId id = 0;  // 0 for a rejected order
   AccountId account = 0;
   InstrumentId instrument = 0;
@@ -94,6 +99,8 @@ struct OrderState {
   OrderStatus status = OrderStatus::kNew;
   CancelReason cancel_reason{};  // 0 unless CANCELLED with a reason
   RejectReason reject_reason = RejectReason::kNone;
+  std::uint32_t fill_count = 0;
+  Int128 filled_value = 0;  // Σ price × quantity over all fills
   Price price = 0;
   Price stop_price = 0;
   Quantity quantity = 0;  // current total: replaces and self-trade decrements change it
@@ -101,9 +108,7 @@ struct OrderState {
   Quantity display_quantity = 0;
   Quantity leaves = 0;  // unspent cash for a quote-quantity order
   Quantity filled = 0;
-  Int128 filled_value = 0;  // Σ price × quantity over all fills
   Amount fees = 0;          // Σ fees over all fills, cash scale
-  std::uint32_t fill_count = 0;
   Timestamp created_at = 0;  // timestamp of the Accepted (or Rejected) event
   Timestamp updated_at = 0;
 
@@ -116,9 +121,69 @@ struct OrderState {
   std::optional<Price> average_fill_price() const;
 };
 
+// The most recent fills of one order, oldest first, at most a capacity the
+// caller passes to push(). A vector used as a ring: no allocation while it is
+// empty (most orders never trade), one buffer once it has fills, and no
+// shifting once it is full (the oldest slot is overwritten). A std::deque
+// costs ~600 bytes and two allocations even when empty, per order.
+class FillRing {
+ public:
+  class const_iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = Fill;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const Fill*;
+    using reference = const Fill&;
+
+    const_iterator() = default;
+    const_iterator(const FillRing* ring, std::size_t i) : ring_(ring), i_(i) {}
+    reference operator*() const { return (*ring_)[i_]; }
+    pointer operator->() const { return &(*ring_)[i_]; }
+    const_iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    const_iterator operator++(int) {
+      const_iterator before = *this;
+      ++i_;
+      return before;
+    }
+    friend bool operator==(const const_iterator& a, const const_iterator& b) {
+      return a.i_ == b.i_;
+    }
+
+   private:
+    const FillRing* ring_ = nullptr;
+    std::size_t i_ = 0;
+  };
+
+  // Appends `f`, dropping the oldest fill when there are already `capacity`.
+  // REQUIRES: the same capacity on every call.
+  void push(const Fill& f, std::size_t capacity);
+
+  std::size_t size() const { return slots_.size(); }
+  bool empty() const { return slots_.empty(); }
+  // 0 is the oldest. REQUIRES: i < size().
+  const Fill& operator[](std::size_t i) const { return slots_[slot(i)]; }
+  Fill& back() { return slots_[slot(size() - 1)]; }
+  const Fill& back() const { return slots_[slot(size() - 1)]; }
+  const_iterator begin() const { return {this, 0}; }
+  const_iterator end() const { return {this, size()}; }
+
+ private:
+  std::size_t slot(std::size_t i) const {
+    const std::size_t s = head_ + i;
+    return s < slots_.size() ? s : s - slots_.size();
+  }
+
+  std::vector<Fill> slots_;
+  std::uint32_t head_ = 0;  // slot of the oldest fill (0 until the ring wraps)
+};
+
 struct TrackedOrder {
   OrderState state;
-  std::deque<Fill> fills;  // oldest first; the most recent max_fills_per_order
+  FillRing fills;  // oldest first; the most recent max_fills_per_order
 };
 
 // One order's change within a batch: its state at the end of the batch and
@@ -176,6 +241,8 @@ class OrderTracker {
   std::size_t closed_count() const { return closed_.size(); }
 
  private:
+  friend class ProjectionsCodec;  // projections_codec.cc: reads and restores the state
+
   void begin_batch(const Event& first);
   void apply_event(const Event& e);
   void on_accepted(const Event& e);
@@ -201,7 +268,7 @@ class OrderTracker {
   SeqNo batch_seq_ = 0;
   Timestamp batch_time_ = 0;
   std::unordered_map<OrderId, std::size_t> batch_index_;  // order id -> index in pending_
-  TradeEvent last_trade_{};  // for the Settled that follows it
+  TradeEvent last_trade_{};  // for the Settled that follows it (same batch)
   std::vector<OrderUpdate> pending_;  // of the open batch
   std::vector<CommandReject> pending_rejects_;
   std::vector<OrderUpdate> updates_;  // of the last finished batch

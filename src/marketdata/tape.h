@@ -31,6 +31,8 @@
 
 namespace stox::marketdata {
 
+class ProjectionsCodec;
+
 struct PublicTrade {
   TradeId trade_id = 0;
   InstrumentId instrument = 0;
@@ -101,6 +103,8 @@ class Tape {
   std::vector<Candle> candles(InstrumentId id, CandleInterval interval, std::size_t limit) const;
 
  private:
+  friend class ProjectionsCodec;  // projections_codec.cc: reads and restores the state
+
   struct Series {
     std::deque<PublicTrade> trades;
     std::array<std::deque<Candle>, kCandleIntervals> candles;

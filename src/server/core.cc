@@ -6,7 +6,7 @@
 
 #include <utility>
 
-#include "journal/reader.h"
+#include "marketdata/projections_codec.h"
 #include "store/layout.h"
 #include "server/ws_hub.h"
 
@@ -25,66 +25,73 @@ EngineConfig server_engine_config() {
   return config;
 }
 
+namespace {
+
+// The follower's copy of the projections: fed the events of its engine,
+// encoded into every snapshot it writes (the snapshot file's extension).
+class ProjectionsCompanion final : public store::FollowerCompanion {
+ public:
+  explicit ProjectionsCompanion(marketdata::Projections md) : md_(std::move(md)) {}
+  void apply(const Command& /*command*/, std::span<const Event> events) override {
+    md_.apply_batch(events);
+  }
+  void encode(std::string* out) const override { marketdata::encode_projections(md_, out); }
+
+ private:
+  marketdata::Projections md_;
+};
+
+}  // namespace
+
+// Recovery restores the projections with the engine: from the extension of
+// the newest snapshot that has one (snapshots without one are skipped), then
+// every replayed command's events, exactly as the engine thread feeds them.
 Result<std::unique_ptr<Core>> Core::open(journal::Env& env, const CoreOptions& options,
                                          WsHub& hub, CoreObserver* observer) {
   store::Clock clock = [&env] { return env.now_nanos(); };
-  auto durable = store::DurableEngine::open(env, options.data_dir, options.engine, clock,
-                                            options.durable);
+  marketdata::Projections md(options.projections);
+  store::DurableOptions durable_options = options.durable;
+  store::RecoverOptions& recovery = durable_options.recovery;
+  recovery.require_extension = true;
+  recovery.restore_extension = [&](std::string_view bytes) {
+    return marketdata::decode_projections(bytes, options.projections, &md);
+  };
+  recovery.on_replayed = [&md](const Command& /*command*/, std::span<const Event> events) {
+    md.apply_batch(events);
+  };
+  auto durable =
+      store::DurableEngine::open(env, options.data_dir, options.engine, clock, durable_options);
   if (!durable.ok()) return durable.status();
   std::unique_ptr<Core> core(
-      new Core(env, options, hub, observer, std::move(durable.value())));
-  if (Status s = core->rebuild_projections(); !s.ok()) return s;
+      new Core(env, options, hub, observer, std::move(durable.value()), std::move(md)));
+  core->start_follower();
   return core;
 }
 
 Core::Core(journal::Env& env, const CoreOptions& options, WsHub& hub, CoreObserver* observer,
-           std::unique_ptr<store::DurableEngine> durable)
+           std::unique_ptr<store::DurableEngine> durable, marketdata::Projections md)
     : env_(env),
       options_(options),
       hub_(hub),
       observer_(observer != nullptr ? observer : &no_observer_),
       durable_(std::move(durable)),
-      md_(options.projections),
+      md_(std::move(md)),
       queue_(options.queue_capacity) {
   committed_seq_.store(durable_->committed_seq());
+  for (const marketdata::InstrumentInfo& info : md_.instruments.all()) symbols_.add(info);
 }
 
 Core::~Core() { stop(); }
 
-// The projections are built from events alone, and a snapshot holds the
-// engine, not them: so they are rebuilt by replaying the whole journal
-// through a scratch engine. Its state hash must equal the recovered engine's
-// (a cheap end-to-end check of recovery itself).
-//
-// The scratch engine then becomes the snapshot follower's engine: it is at
+// The follower starts from copies of the recovered engine and projections:
 // exactly the committed state.
-Status Core::rebuild_projections() {
-  auto reader = journal::JournalReader::open(&env_, store::journal_dir(options_.data_dir));
-  if (!reader.ok()) return reader.status();
-  auto engine = std::make_unique<Engine>(options_.engine);
-  Engine& scratch = *engine;
-  std::vector<Event> events;
-  Command c;
-  for (;;) {
-    Result<bool> more = reader.value()->next(&c);
-    if (!more.ok()) return more.status();
-    if (!more.value()) break;
-    events.clear();
-    scratch.apply(c, events);
-    md_.apply_batch(events);
-    ++rebuilt_commands_;
-  }
-  for (const marketdata::InstrumentInfo& info : md_.instruments.all()) symbols_.add(info);
-  if (scratch.state_hash() != durable_->engine().state_hash()) {
-    return Status::Corruption(
-        "projections: replaying the journal from its start does not reach the recovered state "
-        "(was the journal pruned, or does a snapshot disagree with it?)");
-  }
+void Core::start_follower() {
   CoreObserver* observer = observer_;
   follower_ = std::make_unique<store::SnapshotFollower>(
-      env_, options_.data_dir, std::move(engine), durable_->committed_seq(), options_.snapshots,
-      [observer](SeqNo, std::int64_t write_ns, bool ok) { observer->on_snapshot(write_ns, ok); });
-  return Status::OK();
+      env_, options_.data_dir, durable_->engine().clone(), durable_->committed_seq(),
+      options_.snapshots,
+      [observer](SeqNo, std::int64_t write_ns, bool ok) { observer->on_snapshot(write_ns, ok); },
+      std::make_unique<ProjectionsCompanion>(md_));
 }
 
 void Core::start() {

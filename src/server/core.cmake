@@ -4,7 +4,7 @@ add_library(stox_server core.cc ws_hub.cc api.cc demo_market.cc server.cc)
 target_link_libraries(stox_server
   PUBLIC stox_store stox_marketdata stox_server_parse stox_server_security stox_transport)
 
-stox_test(core_test SOURCES core_test.cc LIBS stox_server)
+stox_test(core_test SOURCES core_test.cc LIBS stox_server stox_core_testing)
 stox_test(ws_hub_test SOURCES ws_hub_test.cc LIBS stox_server stox_core_testing simdjson::simdjson)
 stox_test(server_test SOURCES server_test.cc LIBS stox_server stox_client simdjson::simdjson)
 

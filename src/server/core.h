@@ -115,9 +115,11 @@ EngineConfig server_engine_config();
 
 class Core {
  public:
-  // Recovers the data directory (newest snapshot + journal), then rebuilds
-  // the market-data projections by replaying the journal from its start
-  // through a scratch engine, and checks that both engines agree.
+  // Recovers the data directory: the engine and the market-data
+  // projections from the newest snapshot that holds both (its extension),
+  // then the journal after it, applied to both. A data directory whose
+  // snapshots lack the projections (older versions, `DurableEngine::
+  // snapshot_now`) is replayed from the journal's start.
   static Result<std::unique_ptr<Core>> open(journal::Env& env, const CoreOptions& options,
                                             WsHub& hub, CoreObserver* observer);
   ~Core();
@@ -139,14 +141,15 @@ class Core {
   std::size_t queue_depth() const { return queue_.size(); }
   std::size_t queue_capacity() const { return queue_.capacity(); }
   SeqNo committed_seq() const { return committed_seq_.load(std::memory_order_acquire); }
-  std::uint64_t rebuilt_commands() const { return rebuilt_commands_; }
+  // Journal commands replayed at open (after the snapshot, if any).
+  std::uint64_t replayed_commands() const { return durable_->recovery().replayed; }
   store::SnapshotFollower& snapshots() { return *follower_; }
   const SymbolCache& symbols() const { return symbols_; }
 
  private:
   Core(journal::Env& env, const CoreOptions& options, WsHub& hub, CoreObserver* observer,
-       std::unique_ptr<store::DurableEngine> durable);
-  Status rebuild_projections();
+       std::unique_ptr<store::DurableEngine> durable, marketdata::Projections md);
+  void start_follower();
   void run();
   void process(std::vector<Work>& batch);
   void record_failure();
@@ -168,7 +171,6 @@ class Core {
   std::atomic<SeqNo> committed_seq_{0};
   mutable std::mutex failure_mutex_;
   std::string failure_reason_;
-  std::uint64_t rebuilt_commands_ = 0;
 
   // Engine thread only.
   std::vector<Event> released_;

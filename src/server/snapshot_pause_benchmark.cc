@@ -11,8 +11,9 @@
 //
 // Then (--extra N) N more commands are journaled after that snapshot, the
 // core is stopped without a final snapshot, and a restart is timed:
-// Core::open = recovery (snapshot + journal tail) + the rebuild of the
-// market-data projections (the whole journal once more).
+// Core::open = recovery of the engine and the market-data projections from
+// the snapshot (engine + its projections extension), the replay of the
+// journal after it, and the copies handed to the snapshot follower.
 //
 //   snapshot_pause_benchmark [--orders 1000000] [--extra 0] [--dir /tmp/x]
 #include <algorithm>
@@ -198,10 +199,10 @@ int run(int argc, char** argv) {
     return 1;
   }
   std::printf("restart: %.2f s for a journal of %llu commands, snapshot at %llu "
-              "(recovery + projection rebuild of %llu commands)\n",
+              "(snapshot restore + replay of %llu commands)\n",
               restart_s, static_cast<unsigned long long>(last),
               static_cast<unsigned long long>(snapshot_seq),
-              static_cast<unsigned long long>(reopened.value()->rebuilt_commands()));
+              static_cast<unsigned long long>(reopened.value()->replayed_commands()));
   reopened.value()->stop();
   std::filesystem::remove_all(dir);
   return 0;

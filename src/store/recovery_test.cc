@@ -119,7 +119,7 @@ std::string segment_holding(journal::FaultEnv& env, SeqNo seq) {
 
 // Flips a bit inside the first command of the segment holding `seq`.
 std::string damage_segment_holding(journal::FaultEnv& env, SeqNo seq) {
-  const std::string path = segment_holding(env, seq);
+  std::string path = segment_holding(env, seq);
   EXPECT_TRUE(env.flip_bit(path, journal::kHeaderRecordSize + 40, 2).ok());
   return path;
 }
