@@ -5,6 +5,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
 namespace stox::journal::crc32c {
 namespace {
 
@@ -40,7 +44,7 @@ inline std::uint32_t step_byte(std::uint32_t c, std::uint8_t b) {
 
 }  // namespace
 
-std::uint32_t extend(std::uint32_t crc, const void* data, std::size_t n) {
+std::uint32_t extend_portable(std::uint32_t crc, const void* data, std::size_t n) {
   const auto* p = static_cast<const std::uint8_t*>(data);
   std::uint32_t c = ~crc;
   // Byte steps until p is 8-byte aligned, then 8 bytes per step.
@@ -65,6 +69,41 @@ std::uint32_t extend(std::uint32_t crc, const void* data, std::size_t n) {
     --n;
   }
   return ~c;
+}
+
+#if defined(__x86_64__)
+bool hardware_available() {
+  static const bool available = __builtin_cpu_supports("sse4.2") != 0;
+  return available;
+}
+
+__attribute__((target("sse4.2"))) std::uint32_t extend_hardware(std::uint32_t crc,
+                                                                const void* data, std::size_t n) {
+  const auto* p = static_cast<const std::uint8_t*>(data);
+  std::uint64_t c = ~crc;
+  while (n >= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);
+    c = _mm_crc32_u64(c, word);
+    p += 8;
+    n -= 8;
+  }
+  auto c32 = static_cast<std::uint32_t>(c);
+  while (n > 0) {
+    c32 = _mm_crc32_u8(c32, *p++);
+    --n;
+  }
+  return ~c32;
+}
+#else
+bool hardware_available() { return false; }
+std::uint32_t extend_hardware(std::uint32_t crc, const void* data, std::size_t n) {
+  return extend_portable(crc, data, n);
+}
+#endif
+
+std::uint32_t extend(std::uint32_t crc, const void* data, std::size_t n) {
+  return hardware_available() ? extend_hardware(crc, data, n) : extend_portable(crc, data, n);
 }
 
 }  // namespace stox::journal::crc32c

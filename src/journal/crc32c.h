@@ -1,6 +1,10 @@
 // CRC32C (Castagnoli, polynomial 0x1EDC6F41; reflected 0x82F63B78), the
-// checksum of every journal record. Software slicing-by-8: about 1-2 GB/s,
-// far more than a disk syncs, and no CPU feature detection to get wrong.
+// checksum of every journal record. On x86-64 CPUs with SSE4.2 (every one
+// since 2008) the CRC32 instruction computes it at ~7 GB/s; elsewhere a
+// software slicing-by-8 (~1-2 GB/s) does. Writing is bound by the disk's
+// sync either way; the hardware path is for recovery, which checks every
+// record of the replayed journal (the software path was 8 % of a restart).
+// A test checks both paths against each other and a bitwise reference.
 #pragma once
 
 #include <cstddef>
@@ -14,6 +18,12 @@ namespace stox::journal::crc32c {
 std::uint32_t extend(std::uint32_t crc, const void* data, std::size_t n);
 
 inline std::uint32_t value(const void* data, std::size_t n) { return extend(0, data, n); }
+
+// The two implementations behind extend(), for tests. extend_hardware
+// REQUIRES hardware_available().
+std::uint32_t extend_portable(std::uint32_t crc, const void* data, std::size_t n);
+std::uint32_t extend_hardware(std::uint32_t crc, const void* data, std::size_t n);
+bool hardware_available();
 inline std::uint32_t value(std::string_view s) { return value(s.data(), s.size()); }
 
 // The stored form of a CRC (as in LevelDB): computing the CRC of bytes that

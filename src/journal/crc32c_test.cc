@@ -29,9 +29,10 @@ TEST(Crc32c, MatchesKnownVectors) {
   EXPECT_EQ(crc32c::value(iscsi_read, sizeof iscsi_read), 0xd9963a56u);
 }
 
-// The slicing path must agree with a bit-at-a-time reference at every
-// alignment and length, and extend() must compose.
-TEST(Crc32c, SlicingAgreesWithBitwiseReferenceAtEveryAlignment) {
+// Both paths (software slicing and the CRC32 instruction) must agree with a
+// bit-at-a-time reference at every alignment and length, and extend() must
+// compose.
+TEST(Crc32c, BothPathsAgreeWithBitwiseReferenceAtEveryAlignment) {
   auto reference = [](const std::string& s) {
     std::uint32_t c = 0xffffffffu;
     for (unsigned char b : s) {
@@ -47,10 +48,24 @@ TEST(Crc32c, SlicingAgreesWithBitwiseReferenceAtEveryAlignment) {
     for (std::size_t len = 0; len < 100; len += 3) {
       std::string s = buf.substr(start, len);
       ASSERT_EQ(crc32c::value(buf.data() + start, len), reference(s)) << start << " " << len;
+      ASSERT_EQ(crc32c::extend_portable(0, buf.data() + start, len), reference(s)) << start << " " << len;
+      if (crc32c::hardware_available()) {
+        ASSERT_EQ(crc32c::extend_hardware(0, buf.data() + start, len), reference(s)) << start << " " << len;
+      }
       std::size_t cut = len / 3;
       EXPECT_EQ(crc32c::extend(crc32c::value(s.data(), cut), s.data() + cut, len - cut), reference(s));
     }
   }
+}
+
+// The build machines are x86-64 with SSE4.2: the hardware path is the one
+// in use there, so it must be the one tested.
+TEST(Crc32c, HardwarePathIsUsedWhereTheCpuHasIt) {
+#if defined(__x86_64__)
+  EXPECT_EQ(crc32c::hardware_available(), __builtin_cpu_supports("sse4.2") != 0);
+#else
+  EXPECT_FALSE(crc32c::hardware_available());
+#endif
 }
 
 TEST(Crc32c, MaskIsInvertibleAndChangesTheValue) {

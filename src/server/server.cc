@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <unordered_map>
@@ -165,6 +166,25 @@ struct Server::Parts {
 };
 
 // The wiring, in the order data flows (docs/design.md, "The server").
+namespace {
+
+// What the operator needs to know about a start: where the state came from,
+// how long it took, and every snapshot that was passed over and why.
+void log_recovery(const store::Recovered& r, std::ostream& log) {
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "stox: recovered to seq %llu: %s in %.2f s, then %llu journal commands in %.2f s\n",
+                static_cast<unsigned long long>(r.last_seq),
+                r.snapshot_path.empty() ? "no snapshot" : "snapshot restored",
+                static_cast<double>(r.restore_ns) / 1e9,
+                static_cast<unsigned long long>(r.replayed), static_cast<double>(r.replay_ns) / 1e9);
+  log << line;
+  if (!r.snapshot_path.empty()) log << "stox: snapshot " << r.snapshot_path << '\n';
+  for (const std::string& skipped : r.skipped_snapshots) log << "stox: skipped " << skipped << '\n';
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Server>> Server::start(const ServerConfig& config, std::ostream& log) {
   auto p = std::make_unique<Parts>();
   p->config = config;
@@ -186,6 +206,7 @@ Result<std::unique_ptr<Server>> Server::start(const ServerConfig& config, std::o
   auto core = Core::open(*journal::posix_env(), core_options(config), p->hub, p->observer.get());
   if (!core.ok()) return core.status();
   p->core = std::move(core.value());
+  log_recovery(p->core->recovery(), log);
   p->core->start();
 
   Registry* registry = &p->registry;

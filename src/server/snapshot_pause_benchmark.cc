@@ -15,7 +15,8 @@
 // the snapshot (engine + its projections extension), the replay of the
 // journal after it, and the copies handed to the snapshot follower.
 //
-//   snapshot_pause_benchmark [--orders 1000000] [--extra 0] [--dir /tmp/x]
+//   snapshot_pause_benchmark [--orders 1000000] [--extra 0] [--dir /tmp/x] [--restarts 1]
+//                            [--keep 0] [--restart-only 0]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -99,17 +100,45 @@ void report(const char* name, Probe p) {
               p.latencies_ns.size(), at(0.5), at(0.99), at(0.999), at(1.0));
 }
 
+// Times Core::open of options.data_dir (then stops it without writing a
+// snapshot, so the directory is unchanged for the next restart).
+bool time_restart(const CoreOptions& options) {
+  WsHub hub;
+  const auto r0 = Clock::now();
+  auto reopened = Core::open(*journal::posix_env(), options, hub, nullptr);
+  const double restart_s = std::chrono::duration<double>(Clock::now() - r0).count();
+  if (!reopened.ok()) {
+    std::fprintf(stderr, "reopen: %s\n", reopened.status().to_string().c_str());
+    return false;
+  }
+  const store::Recovered& r = reopened.value()->recovery();
+  std::printf("restart: %.2f s for a journal of %llu commands, snapshot at %llu: snapshot restore "
+              "%.2f s, replay of %llu commands %.2f s, the rest (follower copies) %.2f s\n",
+              restart_s, static_cast<unsigned long long>(r.last_seq),
+              static_cast<unsigned long long>(r.snapshot_seq), static_cast<double>(r.restore_ns) / 1e9,
+              static_cast<unsigned long long>(r.replayed), static_cast<double>(r.replay_ns) / 1e9,
+              restart_s - static_cast<double>(r.restore_ns + r.replay_ns) / 1e9);
+  std::fflush(stdout);
+  reopened.value()->stop();
+  return true;
+}
+
 int run(int argc, char** argv) {
   std::uint64_t orders = 1'000'000;
   std::uint64_t extra = 0;
   std::string dir = "/tmp/stox-snapshot-pause";
+  int restarts = 1;
+  bool keep = false;          // leave the data directory for --restart-only runs
+  bool restart_only = false;  // time restarts of an existing --dir (built with --keep 1)
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--orders") orders = std::strtoull(argv[i + 1], nullptr, 10);
     if (flag == "--dir") dir = argv[i + 1];
     if (flag == "--extra") extra = std::strtoull(argv[i + 1], nullptr, 10);
+    if (flag == "--restarts") restarts = std::atoi(argv[i + 1]);
+    if (flag == "--keep") keep = std::string(argv[i + 1]) == "1";
+    if (flag == "--restart-only") restart_only = std::string(argv[i + 1]) == "1";
   }
-  std::filesystem::remove_all(dir);
   CoreOptions options;
   options.data_dir = dir;
   options.engine = server_engine_config();
@@ -119,6 +148,13 @@ int run(int argc, char** argv) {
   options.snapshots.every_commands = 0;  // only the one this benchmark asks for
   options.snapshots.every = std::chrono::seconds(0);
   options.snapshots.on_stop = false;
+  if (restart_only) {
+    for (int i = 0; i < restarts; ++i) {
+      if (!time_restart(options)) return 1;
+    }
+    return 0;
+  }
+  std::filesystem::remove_all(dir);
   WsHub hub;
   auto core = Core::open(*journal::posix_env(), options, hub, nullptr);
   if (!core.ok()) {
@@ -186,28 +222,14 @@ int run(int argc, char** argv) {
     post_retrying(c, std::move(w));
   }
   post_and_wait(c, Command::make(0, 0, Cancel{3, 1}));
-  const SeqNo last = c.committed_seq();
-  const SeqNo snapshot_seq = c.snapshots().last_snapshot_seq();
   c.stop();
   core.value().reset();
-  WsHub hub2;
-  const auto r0 = Clock::now();
-  auto reopened = Core::open(*journal::posix_env(), options, hub2, nullptr);
-  const double restart_s = std::chrono::duration<double>(Clock::now() - r0).count();
-  if (!reopened.ok()) {
-    std::fprintf(stderr, "reopen: %s\n", reopened.status().to_string().c_str());
-    return 1;
+  for (int i = 0; i < restarts; ++i) {
+    if (!time_restart(options)) return 1;
   }
-  std::printf("restart: %.2f s for a journal of %llu commands, snapshot at %llu "
-              "(snapshot restore + replay of %llu commands)\n",
-              restart_s, static_cast<unsigned long long>(last),
-              static_cast<unsigned long long>(snapshot_seq),
-              static_cast<unsigned long long>(reopened.value()->replayed_commands()));
-  reopened.value()->stop();
-  std::filesystem::remove_all(dir);
+  if (!keep) std::filesystem::remove_all(dir);
   return 0;
 }
-
 }  // namespace
 }  // namespace stox::server
 

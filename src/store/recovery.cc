@@ -1,5 +1,7 @@
 #include "store/recovery.h"
 
+#include <chrono>
+
 #include "store/layout.h"
 #include "store/snapshot_file.h"
 
@@ -63,8 +65,10 @@ Result<Recovered> recover(journal::Env& env, const std::string& data_dir, const 
   Status s = create_layout(env, data_dir);
   if (!s.ok()) return s;
   Recovered out;
+  const auto t0 = std::chrono::steady_clock::now();
   s = restore_newest(env, data_dir, config, options, &out);
   if (!s.ok()) return s;
+  const auto t1 = std::chrono::steady_clock::now();
   ReplayProgress progress;
   progress.last_seq = out.last_seq;
   Result<journal::JournalSummary> summary =
@@ -76,6 +80,9 @@ Result<Recovered> recover(journal::Env& env, const std::string& data_dir, const 
   out.last_seq = progress.last_seq;
   out.last_timestamp = progress.last_timestamp;
   out.replayed = progress.applied;
+  out.restore_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count();
+  out.replay_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t1).count();
   if (!summary->empty && out.last_seq > summary->last_seq) {
     return Status::Corruption(starting_point(out) + " is at seq " + std::to_string(out.last_seq) +
                               " but the journal ends at " + std::to_string(summary->last_seq) +

@@ -46,6 +46,9 @@ struct Recovered {
   std::vector<std::string> skipped_snapshots;  // newer snapshots rejected, each with its reason
   std::uint64_t replayed = 0;                  // journal commands applied
   journal::RecoveryInfo journal;               // the journal as recovered (what was cut)
+  // Wall time of the two phases (steady clock; for logs and benchmarks).
+  std::int64_t restore_ns = 0;  // choosing, loading and restoring the snapshot
+  std::int64_t replay_ns = 0;   // reading, checking and replaying the journal
 };
 
 // For a caller that keeps a companion state in step with the engine and in
