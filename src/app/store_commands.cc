@@ -7,6 +7,7 @@
 
 #include "core/engine.h"
 #include "journal/env.h"
+#include "server/core.h"
 #include "store/backup.h"
 #include "store/verify.h"
 
@@ -15,7 +16,8 @@ namespace stox {
 const std::string_view kStoreCommandsUsage =
     "  verify [flags] DATA_DIR\n"
     "          check every journal record and the hash chain, replay the journal from\n"
-    "          empty and from every snapshot (state hashes must agree), check the\n"
+    "          empty and from every snapshot (state hashes must agree), check each\n"
+    "          snapshot's market-data projections against the replay's, check the\n"
     "          ledger and invariants of the final state; prints a summary, exit 0 iff OK\n"
     "  backup [flags] DATA_DIR DEST\n"
     "          consistent copy of DATA_DIR into DEST (new or empty), safe while the\n"
@@ -73,7 +75,14 @@ bool parse(std::span<const std::string_view> args, std::size_t want_dirs, StoreA
 int run_verify(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
   StoreArgs a;
   if (!parse(args, 1, &a, err)) return 2;
-  store::VerifyReport report = store::verify_data_dir(*journal::posix_env(), a.dirs[0], a.config);
+  // Snapshots written by the server carry its projections: rebuild them
+  // from the journal as the server does and compare.
+  store::VerifyOptions options;
+  marketdata::ProjectionsConfig projections;
+  projections.cash_scale = a.config.cash_scale;
+  options.make_companion = [projections] { return server::make_projections_companion(projections); };
+  store::VerifyReport report =
+      store::verify_data_dir(*journal::posix_env(), a.dirs[0], a.config, options);
   out << report.to_string();
   return report.ok ? 0 : 1;
 }

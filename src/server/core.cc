@@ -43,6 +43,11 @@ class ProjectionsCompanion final : public store::FollowerCompanion {
 
 }  // namespace
 
+std::unique_ptr<store::FollowerCompanion> make_projections_companion(
+    const marketdata::ProjectionsConfig& config) {
+  return std::make_unique<ProjectionsCompanion>(marketdata::Projections(config));
+}
+
 // Recovery restores the projections with the engine: from the extension of
 // the newest snapshot that has one (snapshots without one are skipped), then
 // every replayed command's events, exactly as the engine thread feeds them.

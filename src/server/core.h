@@ -113,6 +113,11 @@ struct CoreOptions {
 // ledger and risk on (EngineConfig::accounts).
 EngineConfig server_engine_config();
 
+// Empty projections fed events and encoded into snapshots' extensions, as
+// the snapshot follower keeps them (for `stox verify`, which rebuilds them).
+std::unique_ptr<store::FollowerCompanion> make_projections_companion(
+    const marketdata::ProjectionsConfig& config);
+
 class Core {
  public:
   // Recovers the data directory: the engine and the market-data

@@ -19,6 +19,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <random>
@@ -239,6 +241,14 @@ TEST(CrashTest, EveryAcknowledgedOrderSurvivesKillNine) {
   const std::string verify = std::string(STOX_BINARY) + " verify --accounts on " + dir + " > " +
                              std::string(tmpl) + "/verify.log 2>&1";
   EXPECT_EQ(std::system(verify.c_str()), 0) << "stox verify failed; see " << tmpl << "/verify.log";
+  // The clean shutdown's snapshot holds the projections, and verify compared
+  // them with the ones a full replay builds.
+  std::ifstream log(std::string(tmpl) + "/verify.log");
+  const std::string report((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  const std::size_t at = report.find(" with their projections)");
+  ASSERT_NE(at, std::string::npos) << report;
+  const std::size_t open = report.rfind('(', at);
+  EXPECT_GE(std::stoul(report.substr(open + 1, at - open - 1)), 1UL) << report;
   if (!::testing::Test::HasFailure()) std::filesystem::remove_all(tmpl);
 }
 

@@ -94,28 +94,8 @@ TEST(SnapshotFollowerTest, AFailedWriteIsReportedAndDoesNotStopTheFollower) {
 }
 
 
-// A companion that folds every event's bytes into a digest: restored from a
-// snapshot's extension and fed the replayed commands, it must reach the
-// digest of one fed from the start.
-struct DigestState {
-  SeqNo seq = 0;
-  std::uint64_t digest = 1469598103934665603ULL;
-  void apply(const Command& c, std::span<const Event> events) {
-    for (const Event& e : events) {
-      const auto* bytes = reinterpret_cast<const unsigned char*>(&e);
-      for (std::size_t i = 0; i < sizeof e; ++i) digest = (digest ^ bytes[i]) * 1099511628211ULL;
-    }
-    seq = c.seq;
-  }
-  std::string encode() const { return std::to_string(seq) + ":" + std::to_string(digest); }
-};
-
-class DigestCompanion final : public FollowerCompanion {
- public:
-  void apply(const Command& c, std::span<const Event> events) override { state.apply(c, events); }
-  void encode(std::string* out) const override { out->append(state.encode()); }
-  DigestState state;
-};
+using testing::DigestCompanion;
+using testing::DigestState;
 
 TEST(SnapshotFollowerTest, CompanionStateIsSnapshottedAsTheExtensionAndRecoveredWithReplay) {
   journal::FaultEnv env(9);

@@ -8,12 +8,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "core/engine.h"
 #include "core/testing/random_stream.h"
 #include "store/durable_engine.h"
+#include "store/snapshot_follower.h"
 
 namespace stox::store::testing {
 
@@ -89,6 +91,30 @@ class Driver {
   std::vector<Command> history_;
   std::vector<std::uint64_t> hash_after_;  // index: seq
   Timestamp now_ = 0;
+};
+
+// A companion (store/snapshot_follower.h) that folds every event's bytes
+// into a digest and encodes as "seq:digest": whatever restores or rebuilds
+// it from a snapshot's extension and the journal must reach the digest of
+// one fed every command from the start.
+struct DigestState {
+  SeqNo seq = 0;
+  std::uint64_t digest = 1469598103934665603ULL;
+  void apply(const Command& c, std::span<const Event> events) {
+    for (const Event& e : events) {
+      const auto* bytes = reinterpret_cast<const unsigned char*>(&e);
+      for (std::size_t i = 0; i < sizeof e; ++i) digest = (digest ^ bytes[i]) * 1099511628211ULL;
+    }
+    seq = c.seq;
+  }
+  std::string encode() const { return std::to_string(seq) + ":" + std::to_string(digest); }
+};
+
+class DigestCompanion final : public FollowerCompanion {
+ public:
+  void apply(const Command& c, std::span<const Event> events) override { state.apply(c, events); }
+  void encode(std::string* out) const override { out->append(state.encode()); }
+  DigestState state;
 };
 
 }  // namespace stox::store::testing

@@ -1,6 +1,8 @@
 #include "store/verify.h"
 
 #include <cstdio>
+#include <functional>
+#include <string_view>
 #include <map>
 #include <memory>
 #include <utility>
@@ -19,11 +21,21 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 
-// Applies the durable commands with seq in (after, until] to engine.
-// *hashes_at, if given, maps seqs to fill with the state hash after them.
+// What the full replay notes at a snapshot's seq.
+struct AtSnapshot {
+  std::uint64_t state_hash = 0;
+  bool has_extension = false;
+  std::uint64_t extension_digest = 0;  // of the companion's encoding
+};
+
+std::uint64_t digest(std::string_view bytes) { return std::hash<std::string_view>{}(bytes); }
+
+// Applies the durable commands with seq in (after, until] to engine, and
+// their events to companion (if any). *at, if given, maps seqs to fill with
+// what the state is after them.
 Status replay_range(journal::Env& env, const std::string& dir, SeqNo after, SeqNo until,
-                    Engine& engine, std::map<SeqNo, std::uint64_t>* hashes_at,
-                    journal::JournalSummary* summary) {
+                    Engine& engine, FollowerCompanion* companion,
+                    std::map<SeqNo, AtSnapshot>* at, journal::JournalSummary* summary) {
   auto reader = journal::JournalReader::open(&env, dir, after + 1);
   if (!reader.ok()) return reader.status();
   std::vector<Event> events;
@@ -33,10 +45,17 @@ Status replay_range(journal::Env& env, const std::string& dir, SeqNo after, SeqN
     if (!more.ok()) return more.status();
     if (!*more || c.seq > until) break;
     engine.apply(c, events);
+    if (companion != nullptr) companion->apply(c, events);
     events.clear();
-    if (hashes_at != nullptr) {
-      auto it = hashes_at->find(c.seq);
-      if (it != hashes_at->end()) it->second = engine.state_hash();
+    if (at == nullptr) continue;
+    auto it = at->find(c.seq);
+    if (it == at->end()) continue;
+    it->second.state_hash = engine.state_hash();
+    if (companion != nullptr) {
+      std::string encoded;
+      companion->encode(&encoded);
+      it->second.has_extension = true;
+      it->second.extension_digest = digest(encoded);
     }
   }
   if (summary != nullptr) *summary = (*reader)->summary();
@@ -45,8 +64,9 @@ Status replay_range(journal::Env& env, const std::string& dir, SeqNo after, SeqN
 
 class Verifier {
  public:
-  Verifier(journal::Env& env, std::string  data_dir, const EngineConfig& config)
-      : env_(env), data_dir_(std::move(data_dir)), config_(config) {}
+  Verifier(journal::Env& env, std::string data_dir, const EngineConfig& config,
+           VerifyOptions options)
+      : env_(env), data_dir_(std::move(data_dir)), config_(config), options_(std::move(options)) {}
 
   VerifyReport run() {
     Status s = full_replay();
@@ -63,11 +83,20 @@ class Verifier {
     Result<std::vector<SnapshotInfo>> snaps = list_snapshots(env_, snapshot_dir(data_dir_));
     if (!snaps.ok()) return snaps.status();
     snapshots_ = std::move(*snaps);
-    for (const SnapshotInfo& info : snapshots_) hashes_at_[info.seq] = 0;
+    for (const SnapshotInfo& info : snapshots_) at_[info.seq] = AtSnapshot{};
     engine_ = std::make_unique<Engine>(config_);
-    hashes_at_[0] = engine_->state_hash();
+    std::unique_ptr<FollowerCompanion> companion;
+    if (options_.make_companion) companion = options_.make_companion();
+    at_[0].state_hash = engine_->state_hash();
+    if (companion) {
+      std::string empty;
+      companion->encode(&empty);
+      at_[0].has_extension = true;
+      at_[0].extension_digest = digest(empty);
+    }
     journal::JournalSummary j;
-    Status s = replay_range(env_, journal_dir(data_dir_), 0, ~SeqNo{0}, *engine_, &hashes_at_, &j);
+    Status s = replay_range(env_, journal_dir(data_dir_), 0, ~SeqNo{0}, *engine_, companion.get(),
+                            &at_, &j);
     if (!s.ok()) return s;
     record_journal(j);
     if (!j.empty && j.first_seq != 1) {
@@ -100,9 +129,17 @@ class Verifier {
     Result<LoadedSnapshot> loaded = load_snapshot(env_, info.path);
     if (!loaded.ok()) return loaded.status();
     const std::string where = "snapshot " + info.path + ": ";
-    if (loaded->state_hash != hashes_at_[info.seq]) {
+    const AtSnapshot& expected = at_[info.seq];
+    if (loaded->state_hash != expected.state_hash) {
       return Status::Corruption(where + "recorded state hash " + hex(loaded->state_hash) +
-                                " differs from the replay's " + hex(hashes_at_[info.seq]));
+                                " differs from the replay's " + hex(expected.state_hash));
+    }
+    if (expected.has_extension && !loaded->extension.empty()) {
+      if (digest(loaded->extension) != expected.extension_digest) {
+        return Status::Corruption(where + "its extension (projections) differs from the state a "
+                                          "full replay builds at its seq");
+      }
+      ++report_.extensions_checked;
     }
     std::string error;
     std::unique_ptr<Engine> engine = Engine::restore(config_, loaded->payload, &error);
@@ -111,7 +148,7 @@ class Verifier {
       return Status::Corruption(where + "restores to another state hash");
     }
     Status s = replay_range(env_, journal_dir(data_dir_), info.seq, report_.final_seq, *engine,
-                            nullptr, nullptr);
+                            nullptr, nullptr, nullptr);
     if (!s.ok()) return s;
     if (engine->state_hash() != report_.final_state_hash) {
       return Status::Corruption(where + "replaying the journal after it ends at state hash " +
@@ -132,8 +169,9 @@ class Verifier {
   journal::Env& env_;
   const std::string data_dir_;
   const EngineConfig config_;
+  const VerifyOptions options_;
   std::vector<SnapshotInfo> snapshots_;
-  std::map<SeqNo, std::uint64_t> hashes_at_;  // snapshot seq -> full replay's hash there
+  std::map<SeqNo, AtSnapshot> at_;  // snapshot seq -> the full replay's state there
   std::unique_ptr<Engine> engine_;
   VerifyReport report_;
 };
@@ -146,7 +184,8 @@ std::string VerifyReport::to_string() const {
          " records, " + std::to_string(batches) + " batches, " + std::to_string(commands) +
          " commands\n";
   if (!tail.empty()) out += "journal tail: " + tail + "\n";
-  out += "snapshots checked: " + std::to_string(snapshots_checked) + "\n";
+  out += "snapshots checked: " + std::to_string(snapshots_checked) + " (" +
+         std::to_string(extensions_checked) + " with their projections)\n";
   out += "final seq: " + std::to_string(final_seq) + "\n";
   out += "final state hash: " + hex(final_state_hash) + "\n";
   out += ok ? "OK\n" : "FAILED: " + problem + "\n";
@@ -154,8 +193,8 @@ std::string VerifyReport::to_string() const {
 }
 
 VerifyReport verify_data_dir(journal::Env& env, const std::string& data_dir,
-                             const EngineConfig& config) {
-  return Verifier(env, data_dir, config).run();
+                             const EngineConfig& config, const VerifyOptions& options) {
+  return Verifier(env, data_dir, config, options).run();
 }
 
 }  // namespace stox::store
