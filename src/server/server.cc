@@ -129,6 +129,12 @@ void register_gauges(Registry& r, Core& core, Transport& transport, const Api& a
              [&core] { return static_cast<double>(core.queue_capacity()); });
   r.gauge_fn("stox_committed_seq", "Sequence number of the last durable command.",
              [&core] { return static_cast<double>(core.committed_seq()); });
+  r.gauge_fn("stox_snapshot_follower_lag_commands",
+             "Committed commands the snapshot follower has not applied yet.", [&core] {
+               const SeqNo applied = core.snapshots().applied_seq();
+               const SeqNo committed = core.committed_seq();
+               return static_cast<double>(committed > applied ? committed - applied : 0);
+             });
   r.gauge_fn("stox_journal_failed", "1 once the journal failed (fail-stop), else 0.",
              [&core] { return core.failed() ? 1.0 : 0.0; });
   r.gauge_fn("stox_connections_open", "Open HTTP and WebSocket connections.",

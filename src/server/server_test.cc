@@ -313,6 +313,7 @@ TEST_F(ServerTest, MetricsAreValidPrometheusText) {
   EXPECT_NE(r.body.find("stox_journal_sync_seconds_count"), std::string::npos);
   EXPECT_NE(r.body.find("stox_rejects_total{reason=\"INSUFFICIENT_FUNDS\"}"), std::string::npos);
   EXPECT_NE(r.body.find("stox_inbound_queue_depth"), std::string::npos);
+  EXPECT_NE(r.body.find("stox_snapshot_follower_lag_commands "), std::string::npos);
   const std::string path = dir_ + "/metrics.txt";
   {
     std::ofstream(path) << r.body;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <initializer_list>
 
 #include "journal/crc32c.h"
 #include "journal/format.h"
@@ -23,11 +24,16 @@ std::uint32_t file_crc(std::string_view covered) {
   return journal::crc32c::mask(journal::crc32c::value(covered));
 }
 
-// Writes bytes to a new file at path and syncs it; the handle is closed.
-Status write_synced(journal::Env& env, const std::string& path, std::string_view bytes) {
+// Writes the pieces, in order, to a new file at path and syncs it; the
+// handle is closed. (In pieces: a snapshot of a million orders is over 100 MB,
+// and concatenating it first would copy it all and double the memory.)
+Status write_synced(journal::Env& env, const std::string& path,
+                    std::initializer_list<std::string_view> pieces) {
   std::unique_ptr<journal::WritableFile> file;
   Status s = env.new_writable_file(path, &file);
-  if (s.ok()) s = file->append(bytes);
+  for (std::string_view piece : pieces) {
+    if (s.ok()) s = file->append(piece);
+  }
   if (s.ok()) s = file->sync();
   Status c = file ? file->close() : Status::OK();
   return s.ok() ? c : s;
@@ -66,24 +72,50 @@ bool parse_snapshot_name(std::string_view name, SeqNo* seq) {
   return true;
 }
 
-std::string encode_snapshot_file(SeqNo seq, std::uint64_t state_hash, std::string_view payload,
-                                 std::string_view extension) {
-  std::string out;
-  out.reserve(kSnapshotHeaderSize + payload.size() + 8 + extension.size() + kSnapshotTrailerSize);
-  out.resize(kSnapshotHeaderSize);
+namespace {
+
+// The header and the ext_length field of a file with these contents.
+std::string header_of(SeqNo seq, std::uint64_t state_hash, std::size_t payload_size) {
+  std::string out(kSnapshotHeaderSize, '\0');
   out.replace(0, kSnapshotMagic.size(), kSnapshotMagic);
   put<std::uint32_t>(out.data() + 8, kSnapshotFileVersion);
   put<std::uint64_t>(out.data() + 16, seq);
   put<std::uint64_t>(out.data() + 24, state_hash);
-  put<std::uint64_t>(out.data() + 32, payload.size());
-  out.append(payload);
-  char ext_length[8];
-  put<std::uint64_t>(ext_length, extension.size());
-  out.append(ext_length, sizeof ext_length);
-  out.append(extension);
-  char crc[kSnapshotTrailerSize];
-  put<std::uint32_t>(crc, file_crc(out));
-  out.append(crc, sizeof crc);
+  put<std::uint64_t>(out.data() + 32, payload_size);
+  return out;
+}
+
+std::string ext_length_of(std::size_t extension_size) {
+  std::string out(8, '\0');
+  put<std::uint64_t>(out.data(), extension_size);
+  return out;
+}
+
+// The file's small parts; the CRC trailer covers every byte before it.
+void parts_of(SeqNo seq, std::uint64_t state_hash, std::string_view payload,
+                                  std::string_view extension, std::string* header,
+                                  std::string* ext_length, std::string* trailer) {
+  *header = header_of(seq, state_hash, payload.size());
+  *ext_length = ext_length_of(extension.size());
+  std::uint32_t crc = journal::crc32c::value(*header);
+  crc = journal::crc32c::extend(crc, payload.data(), payload.size());
+  crc = journal::crc32c::extend(crc, ext_length->data(), ext_length->size());
+  crc = journal::crc32c::extend(crc, extension.data(), extension.size());
+  trailer->assign(kSnapshotTrailerSize, '\0');
+  put<std::uint32_t>(trailer->data(), journal::crc32c::mask(crc));
+}
+
+}  // namespace
+
+std::string encode_snapshot_file(SeqNo seq, std::uint64_t state_hash, std::string_view payload,
+                                 std::string_view extension) {
+  std::string header;
+  std::string ext_length;
+  std::string trailer;
+  parts_of(seq, state_hash, payload, extension, &header, &ext_length, &trailer);
+  std::string out;
+  out.reserve(header.size() + payload.size() + 8 + extension.size() + trailer.size());
+  out.append(header).append(payload).append(ext_length).append(extension).append(trailer);
   return out;
 }
 
@@ -99,7 +131,11 @@ Result<std::string> write_snapshot(journal::Env& env, const std::string& dir, Se
   if (s.ok()) return Status::InvalidArgument("snapshot " + path + " already exists");
   if (!s.is_not_found()) return s;
   s = remove_if_present(env, tmp);
-  if (s.ok()) s = write_synced(env, tmp, encode_snapshot_file(seq, state_hash, payload, extension));
+  std::string header;
+  std::string ext_length;
+  std::string trailer;
+  parts_of(seq, state_hash, payload, extension, &header, &ext_length, &trailer);
+  if (s.ok()) s = write_synced(env, tmp, {header, payload, ext_length, extension, trailer});
   if (s.ok()) s = env.rename(tmp, path);
   if (s.ok()) s = env.sync_dir(dir);
   if (!s.ok()) return s;

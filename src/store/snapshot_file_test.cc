@@ -155,7 +155,7 @@ TEST_F(SnapshotFileTest, ExistingSnapshotIsNeverOverwritten) {
 TEST_F(SnapshotFileTest, PowerCutAtAnyMomentLeavesNoSnapshotOrAWholeOne) {
   int whole = 0;
   int none = 0;
-  for (std::uint64_t n = 1; n <= 8; ++n) {
+  for (std::uint64_t n = 1; n <= 16; ++n) {  // past the last file operation of a write
     for (auto mode : {journal::FaultEnv::CutMode::kDropUnsynced,
                       journal::FaultEnv::CutMode::kKeepRandomPrefix}) {
       journal::FaultEnv env(n);

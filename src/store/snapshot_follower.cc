@@ -22,6 +22,7 @@ SnapshotFollower::SnapshotFollower(journal::Env& env, std::string data_dir,
       observer_(std::move(observer)),
       snapshot_base_(seq),
       last_time_(std::chrono::steady_clock::now()) {
+  applied_seq_.store(seq, std::memory_order_relaxed);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "stox-snapshot");
     run();
@@ -80,6 +81,7 @@ void SnapshotFollower::run() {
       if (companion_) companion_->apply(c, events);
       seq_ = c.seq;
     }
+    applied_seq_.store(seq_, std::memory_order_release);
     batch.clear();
     if (stopping) break;
     const bool by_count = options_.every_commands != 0 &&

@@ -85,6 +85,9 @@ class SnapshotFollower {
   // Idempotent.
   void stop();
 
+  // The seq of the last command the follower applied (its lag behind the
+  // leader is the leader's committed seq minus this).
+  SeqNo applied_seq() const { return applied_seq_.load(std::memory_order_acquire); }
   // The seq of the newest snapshot this follower wrote (0: none yet).
   SeqNo last_snapshot_seq() const { return last_snapshot_seq_.load(std::memory_order_acquire); }
   std::uint64_t snapshots_written() const { return written_.load(std::memory_order_relaxed); }
@@ -108,6 +111,7 @@ class SnapshotFollower {
   bool requested_ = false;
   std::thread thread_;
 
+  std::atomic<SeqNo> applied_seq_{0};
   std::atomic<SeqNo> last_snapshot_seq_{0};
   std::atomic<std::uint64_t> written_{0};
   SeqNo snapshot_base_ = 0;  // follower thread: seq of the last snapshot (or the start)
