@@ -278,6 +278,9 @@ void Api::route_admin(Call& call, std::string_view rest) {
   if (seg.size() == 3 && seg[0] == "accounts" && seg[2] == "limits") {
     return account_limits(call, seg[1]);
   }
+  if (seg.size() == 3 && seg[0] == "instruments" && seg[2] == "limits") {
+    return instrument_limits(call, seg[1]);
+  }
   call.answer(not_found());
 }
 
@@ -676,6 +679,54 @@ void Api::account_limits(Call& call, std::string_view account_id) {
     w.end_object();
     respond(json_response(200, w.take()));
   });
+}
+
+void Api::instrument_limits(Call& call, std::string_view symbol) {
+  auto info = core_.symbols().find(symbol);
+  if (!info) return call.fail(ApiError{404, "UNKNOWN_SYMBOL", "unknown symbol: " + std::string(symbol)});
+  Parsed<InstrumentLimitsRequest> parsed = parse_instrument_limits_request(call.request.body);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return call.fail(*e);
+  const InstrumentLimitsRequest& r = std::get<InstrumentLimitsRequest>(parsed);
+  Parsed<std::int64_t> quantity =
+      to_scaled(r.max_order_quantity, "maxOrderQuantity", info->quantity_scale());
+  if (auto* e = std::get_if<ApiError>(&quantity)) return call.fail(*e);
+  Parsed<std::int64_t> notional =
+      to_scaled(r.max_order_notional, "maxOrderNotional", options_.cash_scale);
+  if (auto* e = std::get_if<ApiError>(&notional)) return call.fail(*e);
+  SetInstrumentLimits limits{};
+  limits.instrument = info->id;
+  limits.collar_bps = r.collar_bps;
+  limits.breaker_bps = r.breaker_bps;
+  limits.max_order_quantity = std::get<std::int64_t>(quantity);
+  limits.max_order_notional = std::get<std::int64_t>(notional);
+  limits.breaker_halt_ns = r.breaker_halt_seconds * 1'000'000'000;
+  auto respond = call.respond;
+  const int cash_scale = options_.cash_scale;
+  const int quantity_scale = info->quantity_scale();
+  const std::string name(symbol);
+  post(call, Command::make(0, 0, limits),
+       [respond, limits, cash_scale, quantity_scale, name](CoreContext& c) {
+         if (answered_failure(respond, c)) return;
+         JsonWriter w;  // 0 / null: the engine default applies
+         w.begin_object().key("symbol").string(name);
+         w.key("collarBps").integer(limits.collar_bps);
+         w.key("breakerBps").integer(limits.breaker_bps);
+         w.key("maxOrderQuantity");
+         if (limits.max_order_quantity != 0) {
+           w.decimal(limits.max_order_quantity, quantity_scale);
+         } else {
+           w.null();
+         }
+         w.key("maxOrderNotional");
+         if (limits.max_order_notional != 0) {
+           w.decimal(limits.max_order_notional, cash_scale);
+         } else {
+           w.null();
+         }
+         w.key("breakerHaltSeconds").integer(limits.breaker_halt_ns / 1'000'000'000);
+         w.end_object();
+         respond(json_response(200, w.take()));
+       });
 }
 
 // --- WebSocket -----------------------------------------------------------

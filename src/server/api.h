@@ -91,6 +91,7 @@ class Api : public HttpHandler, public WsHandler {
   void set_status(Call& call, std::string_view symbol, InstrumentStatus status);
   void kill_switch(Call& call, std::string_view account_id);
   void account_limits(Call& call, std::string_view account_id);
+  void instrument_limits(Call& call, std::string_view symbol);
 
   // Authenticates and rate-limits; false when it has answered (401/403/429).
   bool authorize(Call& call, std::uint8_t permission);

@@ -140,9 +140,24 @@ void fuzz_transfer(std::string_view body) {
   }
 }
 
-void fuzz_kill_switch(std::string_view body) {
+// The small admin bodies share one selector: kill switch, account limits and
+// instrument limits all parse the same input.
+void fuzz_admin_small(std::string_view body) {
   const auto parsed = parse_kill_switch_request(body);
   value(parsed);
+  const auto a_parsed = parse_account_limits_request(body);
+  if (const auto* a = value(a_parsed)) {
+    check(a->max_open_orders <= 1'000'000, "max open orders range");
+    if (a->max_order_notional.present) check_decimal(a->max_order_notional);
+  }
+  const auto i_parsed = parse_instrument_limits_request(body);
+  if (const auto* i = value(i_parsed)) {
+    check(i->collar_bps >= 0 && i->collar_bps <= 10'000, "collar range");
+    check(i->breaker_bps >= 0 && i->breaker_bps <= 10'000, "breaker range");
+    check(i->breaker_halt_seconds >= 0 && i->breaker_halt_seconds <= 604'800, "halt range");
+    if (i->max_order_quantity.present) check_decimal(i->max_order_quantity);
+    if (i->max_order_notional.present) check_decimal(i->max_order_notional);
+  }
 }
 
 void fuzz_ws(std::string_view text) {
@@ -185,7 +200,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 2: fuzz_instrument(text); break;
     case 3: fuzz_account(text); break;
     case 4: fuzz_transfer(text); break;
-    case 5: fuzz_kill_switch(text); break;
+    case 5: fuzz_admin_small(text); break;
     case 6: fuzz_ws(text); break;
     default: fuzz_query(text); break;
   }

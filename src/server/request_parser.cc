@@ -383,9 +383,12 @@ constexpr std::array<std::string_view, 1> kKillSwitchFields{"enabled"};
 constexpr std::array<std::string_view, 3> kAccountLimitsFields{"maxOpenOrders",
                                                                "maxOrdersPerSecond",
                                                                "maxOrderNotional"};
+constexpr std::array<std::string_view, 5> kInstrumentLimitsFields{
+    "collarBps", "breakerBps", "maxOrderQuantity", "maxOrderNotional", "breakerHaltSeconds"};
 constexpr std::array<std::string_view, 4> kWsFields{"action", "channel", "symbols", "depth"};
 
 constexpr std::int64_t kMaxBps = 10'000;
+constexpr std::int64_t kMaxBreakerHaltSeconds = 604'800;  // a week
 constexpr std::int64_t kMaxUserAccount = 0xFFFF'FFFD;  // below the fee and external accounts
 
 // ---------------------------------------------------------------------------
@@ -759,6 +762,22 @@ Parsed<AccountLimitsRequest> parse_account_limits_request(std::string_view body)
     }
     if (key == "maxOrderNotional") return read_decimal(v, key, r.max_order_notional);
     return unknown_field(key, kAccountLimitsFields);
+  });
+  if (err) return *std::move(err);
+  return r;
+}
+
+Parsed<InstrumentLimitsRequest> parse_instrument_limits_request(std::string_view body) {
+  InstrumentLimitsRequest r;
+  MaybeError err = read_object(body, [&](std::string_view key, od::value& v) -> MaybeError {
+    if (key == "collarBps") return read_integer_as(v, key, 0, kMaxBps, r.collar_bps);
+    if (key == "breakerBps") return read_integer_as(v, key, 0, kMaxBps, r.breaker_bps);
+    if (key == "maxOrderQuantity") return read_decimal(v, key, r.max_order_quantity);
+    if (key == "maxOrderNotional") return read_decimal(v, key, r.max_order_notional);
+    if (key == "breakerHaltSeconds") {
+      return read_integer_as(v, key, 0, kMaxBreakerHaltSeconds, r.breaker_halt_seconds);
+    }
+    return unknown_field(key, kInstrumentLimitsFields);
   });
   if (err) return *std::move(err);
   return r;

@@ -222,6 +222,21 @@ struct AccountLimitsRequest {
 };
 Parsed<AccountLimitsRequest> parse_account_limits_request(std::string_view body);
 
+// POST /api/v1/admin/instruments/{symbol}/limits: {collarBps, breakerBps,
+// maxOrderQuantity, maxOrderNotional, breakerHaltSeconds}. Every field is
+// optional; an absent one is 0, the engine default (an empty object resets
+// the instrument to the defaults). Bps are integers 0..10000;
+// maxOrderQuantity is a decimal at the instrument's quantity scale,
+// maxOrderNotional at the cash scale; breakerHaltSeconds 0..604800.
+struct InstrumentLimitsRequest {
+  std::int32_t collar_bps = 0;
+  std::int32_t breaker_bps = 0;
+  DecimalField max_order_quantity;
+  DecimalField max_order_notional;
+  std::int64_t breaker_halt_seconds = 0;
+};
+Parsed<InstrumentLimitsRequest> parse_instrument_limits_request(std::string_view body);
+
 // ---------------------------------------------------------------------------
 // WebSocket
 

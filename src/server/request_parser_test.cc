@@ -478,6 +478,30 @@ TEST(AccountLimitsRequest, EveryFieldIsOptionalAndRangeChecked) {
   EXPECT_EQ(err(parse_account_limits_request("")).code, "INVALID_JSON");
 }
 
+TEST(InstrumentLimitsRequest, EveryFieldIsOptionalAndRangeChecked) {
+  const InstrumentLimitsRequest all = ok(parse_instrument_limits_request(
+      R"({"collarBps":250,"breakerBps":500,"maxOrderQuantity":"10","maxOrderNotional":"1000.25","breakerHaltSeconds":120})"));
+  EXPECT_EQ(all.collar_bps, 250);
+  EXPECT_EQ(all.breaker_bps, 500);
+  EXPECT_EQ(all.max_order_quantity.text, "10");
+  EXPECT_EQ(all.max_order_notional.text, "1000.25");
+  EXPECT_EQ(all.breaker_halt_seconds, 120);
+  const InstrumentLimitsRequest none = ok(parse_instrument_limits_request("{}"));
+  EXPECT_EQ(none.collar_bps, 0);
+  EXPECT_FALSE(none.max_order_quantity.present);
+  EXPECT_EQ(none.breaker_halt_seconds, 0);
+  expect_error(parse_instrument_limits_request(R"({"collarBps":-1})"), "INVALID_FIELD", "collarBps");
+  expect_error(parse_instrument_limits_request(R"({"breakerBps":10001})"), "INVALID_FIELD",
+               "breakerBps");
+  expect_error(parse_instrument_limits_request(R"({"breakerHaltSeconds":604801})"), "INVALID_FIELD",
+               "breakerHaltSeconds");
+  expect_error(parse_instrument_limits_request(R"({"maxOrderQuantity":true})"), "INVALID_FIELD",
+               "maxOrderQuantity");
+  expect_error(parse_instrument_limits_request(R"({"maxOpenOrders":1})"), "UNKNOWN_FIELD",
+               "maxOpenOrders");
+  EXPECT_EQ(err(parse_instrument_limits_request("[1]")).code, "INVALID_JSON");
+}
+
 // ---------------------------------------------------------------------------
 // WebSocket
 

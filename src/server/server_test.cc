@@ -278,6 +278,40 @@ TEST_F(ServerTest, AdminSetsAnAccountsOrderLimits) {
   EXPECT_EQ(call("POST", route, R"({"maxOpenOrders":-1})", admin_).status, 400);
 }
 
+TEST_F(ServerTest, AdminSetsAnInstrumentsCollarAndSizeLimits) {
+  market();
+  const std::string route = "/api/v1/admin/instruments/AAPL/limits";
+  auto set = call("POST", route,
+                  R"({"collarBps":100,"maxOrderQuantity":"5","maxOrderNotional":"400","breakerHaltSeconds":60})",
+                  admin_);
+  ASSERT_EQ(set.status, 200) << set.body;
+  Json j(set.body);
+  EXPECT_EQ(j.at("/symbol"), "AAPL");
+  EXPECT_EQ(j.at("/collarBps"), "100");
+  EXPECT_EQ(j.at("/maxOrderQuantity"), "5");
+  EXPECT_EQ(j.at("/maxOrderNotional"), "400.0000");
+  EXPECT_EQ(j.at("/breakerHaltSeconds"), "60");
+  EXPECT_EQ(j.at("/breakerBps"), "0");
+  // 1 % around the 100.00 reference: 102.00 is outside, 100.50 inside.
+  EXPECT_EQ(Json(order(buyer_, "BUY", "1", "102.00").body).at("/code"), "PRICE_OUTSIDE_COLLAR");
+  EXPECT_EQ(Json(order(buyer_, "BUY", "6", "100.00").body).at("/code"), "ORDER_QUANTITY_TOO_LARGE");
+  EXPECT_EQ(Json(order(buyer_, "BUY", "5", "100.50").body).at("/code"), "ORDER_NOTIONAL_TOO_LARGE");
+  ASSERT_EQ(order(buyer_, "BUY", "3", "100.50").status, 201);
+  // Back to the defaults (10 % collar, no size limits).
+  ASSERT_EQ(call("POST", route, "{}", admin_).status, 200);
+  EXPECT_EQ(order(buyer_, "BUY", "6", "102.00").status, 201);
+  // The rules every admin route follows.
+  const SeqNo before = server_->core().committed_seq();
+  EXPECT_EQ(call("POST", route, "{}", buyer_.key).status, 403);
+  EXPECT_EQ(call("POST", "/api/v1/admin/instruments/NOPE/limits", "{}", admin_).status, 404);
+  EXPECT_EQ(call("POST", route, R"({"collarBps":-1})", admin_).status, 400);
+  EXPECT_EQ(call("POST", route, R"({"collarBps":10001})", admin_).status, 400);
+  EXPECT_EQ(call("POST", route, R"({"maxOrderQuantity":"1.5"})", admin_).status, 400);
+  EXPECT_EQ(call("POST", route, R"({"maxOrderNotional":"-1"})", admin_).status, 400);
+  EXPECT_EQ(call("POST", route, R"({"collar":100})", admin_).status, 400);
+  EXPECT_EQ(server_->core().committed_seq(), before);
+}
+
 TEST_F(ServerTest, MalformedInputIsA4xxAndChangesNothing) {
   market();
   const SeqNo before = server_->core().committed_seq();
