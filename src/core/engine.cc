@@ -221,6 +221,99 @@ bool Engine::Impl::account_exists(AccountId a) const {
   return a >= 1 && a <= config.max_accounts;
 }
 
+// ------------------------------------------------------ replay look-ahead
+// On a book far larger than the cache a command's misses form chains: an
+// order id's index bucket, then the order record it names, then the order's
+// FIFO and account-list neighbours and its level. Engine::prefetch issues
+// each stage for a command at a different distance ahead (far: buckets; mid:
+// the records the buckets name, the levels; near: what those records link
+// to), so that each stage reads what the one before brought in and apply()
+// finds the whole chain in cache. It follows links that later commands may
+// change before the one it prefetches for runs, so it only prefetches
+// (bounds-checked) and never relies on what it read. (prefetch_line, not
+// __builtin_prefetch: see slot_index.h.)
+namespace {
+
+constexpr std::size_t kPrefetchFar = 12;  // distances, in commands ahead
+constexpr std::size_t kPrefetchMid = 6;
+constexpr std::size_t kPrefetchNear = 2;
+constexpr OrderId kIdsAhead = 8;          // new ids: the bucket of the id this many ahead
+
+template <class T>
+void prefetch_if(const T* p) {
+  if (p != nullptr) prefetch_line(p);
+}
+
+}  // namespace
+
+void Engine::Impl::prefetch_far(const Command& c) const {
+  if (c.type == CommandType::kCancel) ids.prefetch(mix_hash(c.cancel.order_id));
+  if (c.type == CommandType::kReplace) ids.prefetch(mix_hash(c.replace.order_id));
+}
+
+void Engine::Impl::prefetch_mid(const Command& c) const {
+  if (c.type == CommandType::kCancel) return prefetch_order_run(c.cancel.order_id);
+  if (c.type == CommandType::kReplace) return prefetch_order_run(c.replace.order_id);
+  if (c.type != CommandType::kNewOrder) return;
+  const NewOrder& n = c.new_order;
+  if (n.account < account_orders.size()) {
+    const Order* tail = orders.at_or_null(account_orders[n.account].tail);
+    if (tail != nullptr) prefetch_if(&tail->account_next);
+  }
+  prefetch_if(levels.at_or_null(level_at(n.instrument, n.side, n.price)));
+  prefetch_if(levels.at_or_null(best_opposite(n.instrument, n.side)));
+}
+
+void Engine::Impl::prefetch_near(const Command& c) const {
+  if (c.type == CommandType::kCancel || c.type == CommandType::kReplace) {
+    const OrderId id = c.type == CommandType::kCancel ? c.cancel.order_id : c.replace.order_id;
+    const std::uint32_t slot = find_order(id);
+    if (slot != kNoSlot) prefetch_neighbours(slot);
+    return;
+  }
+  if (c.type != CommandType::kNewOrder) return;
+  const NewOrder& n = c.new_order;
+  if (const Level* l = levels.at_or_null(level_at(n.instrument, n.side, n.price))) {
+    if (const Order* tail = orders.at_or_null(l->tail)) prefetch_if(&tail->next);
+  }
+  if (const Level* l = levels.at_or_null(best_opposite(n.instrument, n.side))) {
+    prefetch_if(orders.at_or_null(l->head));
+  }
+}
+
+// What cancelling or moving the order touches besides the order itself.
+void Engine::Impl::prefetch_neighbours(std::uint32_t slot) const {
+  const Order& o = orders[slot];
+  for (std::uint32_t s : {o.prev, o.next, o.account_prev, o.account_next}) {
+    if (const Order* n = orders.at_or_null(s)) {
+      prefetch_if(&n->prev);
+      prefetch_if(&n->account_next);
+    }
+  }
+  prefetch_if(levels.at_or_null(o.level));
+}
+
+void Engine::Impl::prefetch(std::span<const Command> upcoming) const {
+  // Accepted orders take consecutive ids, so the bucket an insert will use
+  // is known a few new orders ahead without knowing which command it is.
+  ids.prefetch(mix_hash(last_order_id + kIdsAhead));
+  if (upcoming.size() > kPrefetchFar) prefetch_far(upcoming[kPrefetchFar]);
+  if (upcoming.size() > kPrefetchMid) prefetch_mid(upcoming[kPrefetchMid]);
+  if (upcoming.size() > kPrefetchNear) prefetch_near(upcoming[kPrefetchNear]);
+}
+
+std::uint32_t Engine::Impl::level_at(InstrumentId instrument, Side side, Price price) const {
+  const Instrument* ins = this->instrument(instrument);
+  return ins != nullptr ? ins->book(side).find(price) : kNoSlot;
+}
+
+std::uint32_t Engine::Impl::best_opposite(InstrumentId instrument, Side side) const {
+  const Instrument* ins = this->instrument(instrument);
+  if (ins == nullptr) return kNoSlot;
+  const Ladder& opp = ins->book(opposite(side));
+  return opp.empty() ? kNoSlot : opp.best();
+}
+
 // ----------------------------------------------------- open-order registry
 void Engine::Impl::register_order(std::uint32_t slot) {
   Order& o = orders[slot];
@@ -809,6 +902,8 @@ std::unique_ptr<Engine> Engine::clone() const {
 }
 
 void Engine::apply(const Command& command, std::vector<Event>& out) { impl_->apply(command, out); }
+
+void Engine::prefetch(std::span<const Command> upcoming) const { impl_->prefetch(upcoming); }
 
 std::uint64_t Engine::state_hash() const { return impl_->state_hash(); }
 

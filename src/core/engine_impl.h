@@ -195,6 +195,16 @@ struct Engine::Impl {
   std::uint64_t state_hash() const;
   std::string check_invariants() const;
 
+  // ---- engine.cc: replay look-ahead (Engine::prefetch), by distance
+  void prefetch(std::span<const Command> upcoming) const;
+  void prefetch_far(const Command& c) const;
+  void prefetch_mid(const Command& c) const;
+  void prefetch_near(const Command& c) const;
+  void prefetch_order_run(OrderId id) const;  // inline below (snapshot.cc uses it too)
+  void prefetch_neighbours(std::uint32_t slot) const;
+  std::uint32_t level_at(InstrumentId instrument, Side side, Price price) const;
+  std::uint32_t best_opposite(InstrumentId instrument, Side side) const;
+
   // ---- snapshot.cc
   std::string encode_snapshot() const;
   std::string decode_snapshot(std::string_view bytes);  // empty = restored
@@ -254,5 +264,17 @@ struct Engine::Impl {
   void on_instrument_limits(const SetInstrumentLimits& l);
   void on_kill_switch(const SetKillSwitch& k);
 };
+
+// The records in the id's index probe run: the order itself, and the
+// entries a removal shifts back (their ids are rehashed).
+inline void Engine::Impl::prefetch_order_run(OrderId id) const {
+  constexpr std::size_t kRunEntries = 4;
+  ids.for_run(mix_hash(id), kRunEntries, [&](std::uint32_t s) {
+    if (const Order* o = orders.at_or_null(s)) {
+      prefetch_line(&o->id);
+      prefetch_line(&o->account_next);
+    }
+  });
+}
 
 }  // namespace stox

@@ -90,6 +90,12 @@ class Pool {
 
   T& operator[](std::uint32_t slot) { return items_[slot]; }
   const T& operator[](std::uint32_t slot) const { return items_[slot]; }
+  // The record at slot if the pool has one there (any slot ever handed out,
+  // free or not), else nullptr: for prefetch hints that follow possibly
+  // stale links.
+  const T* at_or_null(std::uint32_t slot) const {
+    return slot < items_.size() ? &items_[slot] : nullptr;
+  }
 
  private:
   std::vector<T> items_;
@@ -126,6 +132,12 @@ class Ladder {
     const std::uint32_t level = make_level();
     entries_.insert(entries_.begin() + static_cast<std::ptrdiff_t>(i), Entry{k, level});
     return level;
+  }
+  // The level at `price`, or kNoSlot.
+  std::uint32_t find(Price price) const {
+    const Price k = key(price);
+    const std::size_t i = lower_from_best(k);
+    return (i < entries_.size() && entries_[i].key == k) ? entries_[i].level : kNoSlot;
   }
   // REQUIRES: a level at `price`.
   void erase(Price price) {

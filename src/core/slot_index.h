@@ -16,6 +16,18 @@ namespace stox {
 
 inline constexpr std::uint32_t kNoSlot = 0xFFFFFFFFu;
 
+// Brings the cache line holding p in (a hint: any address is safe). Not
+// __builtin_prefetch: GCC treats that as free of side effects, and deletes
+// loops and calls of functions whose only effect is prefetching (it dropped
+// the engine's whole replay look-ahead). A volatile asm is never deleted.
+inline void prefetch_line(const void* p) {
+#if defined(__x86_64__) || defined(__i386__)
+  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
+#else
+  __builtin_prefetch(p, 0, 3);
+#endif
+}
+
 inline std::uint64_t mix_hash(std::uint64_t x) {
   x ^= x >> 33;
   x *= 0xFF51AFD7ED558CCDull;
@@ -44,6 +56,17 @@ class SlotIndex {
       if (s == kNoSlot) return kNoSlot;
       if (eq(s)) return s;
     }
+  }
+
+  // Prefetch hints (they read nothing but the table): the bucket where a
+  // probe for `hash` starts, and the slots of the probe run from there (at
+  // most `max` of them, stopping at the first empty bucket).
+  void prefetch(std::uint64_t hash) const { prefetch_line(&table_[hash & mask_]); }
+  template <class F>
+  void for_run(std::uint64_t hash, std::size_t max, F f) const {
+    for (std::size_t i = hash & mask_, n = 0; n < max && table_[i] != kNoSlot;
+         i = (i + 1) & mask_, ++n)
+      f(table_[i]);
   }
 
   // REQUIRES: no entry with an equal key. hash_of(slot) recomputes the hash

@@ -62,6 +62,16 @@ class Reader {
   }
   bool failed() const { return failed_; }
   bool at_end() const { return pos_ == in_.size(); }
+  // The T `ahead` bytes past the read position, or T{} past the end:
+  // a look-ahead for prefetch hints, which never fails the reader.
+  template <class T>
+  T peek(std::size_t ahead) const {
+    T v{};
+    if (!failed_ && in_.size() - pos_ >= ahead + sizeof(T)) {
+      std::memcpy(&v, in_.data() + pos_ + ahead, sizeof(T));
+    }
+    return v;
+  }
 
  private:
   std::string_view in_;
@@ -260,8 +270,14 @@ std::string Engine::Impl::decode_snapshot(std::string_view bytes) {
   fee_balances.resize(instruments.size() + 1);
   external_balances.resize(instruments.size() + 1);
 
+  // Orders come by account, levels list them by price and time: every id
+  // index insert and lookup below lands in a random bucket of a table far
+  // larger than the cache, so the buckets of the ids a few records ahead
+  // are prefetched (ids are the first field of an order record).
+  constexpr std::uint32_t kAhead = 8;
   const std::uint32_t order_count = r.count(kOrderBytes);
   for (std::uint32_t i = 0; i < order_count; ++i) {
+    if (i + kAhead < order_count) ids.prefetch(mix_hash(r.peek<OrderId>(kAhead * kOrderBytes)));
     const std::uint32_t slot = orders.alloc();
     if (!get_order(r, orders[slot])) return "order with an invalid field";
     const Order& o = orders[slot];
@@ -284,6 +300,8 @@ std::string Engine::Impl::decode_snapshot(std::string_view bytes) {
         const auto price = r.get<Price>();
         const std::uint32_t n = r.count(8);
         for (std::uint32_t k = 0; k < n; ++k) {
+          if (k + kAhead < n) ids.prefetch(mix_hash(r.peek<OrderId>(kAhead * sizeof(OrderId))));
+          if (k + kAhead / 2 < n) prefetch_order_run(r.peek<OrderId>(kAhead / 2 * sizeof(OrderId)));
           const std::uint32_t slot = find_order(r.get<OrderId>());
           if (slot == kNoSlot || seen[slot]) return "a level lists an unknown or placed order";
           seen[slot] = true;

@@ -14,8 +14,13 @@
 //   - the snapshot write (encode + file + fsync) and its size;
 //   - for comparison, the journal check alone and the engine alone.
 //
-//   recovery_benchmark [--dir DIR] [--commands N] [--resting N] [--keep]
+//   recovery_benchmark [--dir DIR] [--commands N] [--resting N] [--keep] [--reuse]
+//
+// --keep leaves the data directories behind; --reuse (implies --keep) skips
+// the generation when DIR holds one generated with the same options.
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -23,10 +28,12 @@
 #include <string_view>
 #include <vector>
 
+#include "journal/batch_reader.h"
 #include "journal/reader.h"
 #include "store/durable_engine.h"
 #include "store/layout.h"
 #include "store/recovery.h"
+#include "store/replay.h"
 #include "store/snapshot_file.h"
 
 namespace stox::store {
@@ -36,6 +43,8 @@ namespace fs = std::filesystem;
 using Clock_ = std::chrono::steady_clock;
 
 constexpr int kInstruments = 10;
+// Timed runs of the cheap lines (they print the median); --runs.
+int kRuns = 3;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
 constexpr Price kReference = 1'000'000;
 
 struct Options {
@@ -43,6 +52,8 @@ struct Options {
   std::uint64_t commands = 10'000'000;
   std::uint64_t resting = 1'000'000;
   bool keep = false;
+  bool reuse = false;  // keep a data directory generated before (with --keep)
+  std::string only;    // one line (read, engine, replay, restore, ...); empty: all
 };
 
 double seconds_since(Clock_::time_point t0) {
@@ -223,8 +234,19 @@ std::string view_with(const Options& o, const std::string& name, const std::vect
   return dir;
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 // The engine alone: the same commands from memory, for comparison.
-void time_engine_only(const Options& o, const Generated& g) {
+void time_engine_only(const Options& o, const Generated& g, bool plain, bool prefetched) {
   std::vector<Command> commands;
   commands.reserve(static_cast<std::size_t>(o.commands));
   auto reader = journal::JournalReader::open(journal::posix_env(), journal_dir(o.dir), 0);
@@ -236,17 +258,115 @@ void time_engine_only(const Options& o, const Generated& g) {
     if (!*more) break;
     commands.push_back(c);
   }
-  Engine engine(bench_config(o.resting));
-  std::vector<Event> events;
-  auto t0 = Clock_::now();
-  for (const Command& cmd : commands) {
-    engine.apply(cmd, events);
-    events.clear();
+  // The variants alternate run by run, so that a noisy neighbour hurts both.
+  std::vector<double> runs[2];
+  std::vector<double> cpu[2];
+  for (int run = 0; run < kRuns; ++run) {
+    for (const bool prefetch : {false, true}) {
+      if (prefetch ? !prefetched : !plain) continue;
+      Engine engine(bench_config(o.resting));
+      std::vector<Event> events;
+      const std::span<const Command> all(commands);
+      auto t0 = Clock_::now();
+      const double c0 = thread_cpu_seconds();
+      for (std::size_t i = 0; i < all.size(); ++i) {
+        if (prefetch) engine.prefetch(all.subspan(i, std::min<std::size_t>(64, all.size() - i)));
+        engine.apply(all[i], events);
+        events.clear();
+      }
+      cpu[prefetch].push_back(thread_cpu_seconds() - c0);
+      runs[prefetch].push_back(seconds_since(t0));
+      if (engine.state_hash() != g.final_hash) die(Status::Corruption("hash"), "engine only");
+    }
   }
-  const double s = seconds_since(t0);
-  if (engine.state_hash() != g.final_hash) die(Status::Corruption("hash"), "engine only");
-  std::printf("%-44s %7.3f s  (%.2f M commands/s)\n", "engine apply only, commands in memory", s,
-              static_cast<double>(commands.size()) / s / 1e6);
+  for (const bool prefetch : {false, true}) {
+    if (runs[prefetch].empty()) continue;
+    const double s = median(runs[prefetch]);
+    std::printf("%-44s %7.3f s  (%.2f M commands/s; cpu %.3f s; median of %d)\n",
+                prefetch ? "engine apply + prefetch, commands in memory"
+                         : "engine apply only, commands in memory",
+                s, static_cast<double>(commands.size()) / s / 1e6, median(cpu[prefetch]), kRuns);
+  }
+}
+
+// The BatchReader alone (reading, checking, decoding on its thread; this
+// thread only takes the batches).
+void time_pipelined_read(const Options& o) {
+  std::vector<double> runs;
+  std::uint64_t n = 0;
+  for (int run = 0; run < kRuns; ++run) {
+    auto t0 = Clock_::now();
+    auto reader = journal::BatchReader::open(journal::posix_env(), journal_dir(o.dir), 0);
+    if (!reader.ok()) die(reader.status(), "batch reader");
+    n = 0;
+    for (;;) {
+      Result<std::span<const Command>> batch = (*reader)->next();
+      if (!batch.ok()) die(batch.status(), "batch reader");
+      if (batch->empty()) break;
+      n += batch->size();
+    }
+    runs.push_back(seconds_since(t0));
+  }
+  const double s = median(runs);
+  std::printf("%-44s %7.3f s  (%.2f M commands/s; median of %d)\n",
+              "journal read, pipelined (BatchReader) only", s, static_cast<double>(n) / s / 1e6, kRuns);
+}
+
+// replay_journal of the whole journal into an empty engine (constructed
+// before the clock starts), as recovery without a snapshot does it.
+void time_replay(const Options& o, const Generated& g) {
+  std::vector<double> runs;
+  std::vector<double> cpu;
+  std::uint64_t n = 0;
+  for (int run = 0; run < kRuns; ++run) {
+    Engine engine(bench_config(o.resting));
+    ReplayProgress progress;
+    auto t0 = Clock_::now();
+    const double c0 = thread_cpu_seconds();
+    Result<journal::JournalSummary> r =
+        replay_journal(*journal::posix_env(), journal_dir(o.dir), engine, &progress);
+    cpu.push_back(thread_cpu_seconds() - c0);
+    runs.push_back(seconds_since(t0));
+    if (!r.ok()) die(r.status(), "replay");
+    if (engine.state_hash() != g.final_hash) die(Status::Corruption("hash"), "replay");
+    n = progress.applied;
+  }
+  const double s = median(runs);
+  std::printf("%-44s %7.3f s  (%.2f M commands/s; applying thread busy %.3f s; median of %d)\n",
+              "replay_journal, pipelined, no snapshot", s, static_cast<double>(n) / s / 1e6,
+              median(cpu), kRuns);
+}
+
+// Engine::restore of the end snapshot alone (file already loaded), and the
+// two whole-state walks recovery adds to it: check_invariants (inside
+// restore) and state_hash (recovery compares it with the file's).
+void time_restore(const Options& o, const Generated& g) {
+  Result<LoadedSnapshot> loaded =
+      load_snapshot(*journal::posix_env(), snapshot_dir(o.dir) + "/" + snapshot_name(o.commands));
+  if (!loaded.ok()) die(loaded.status(), "load snapshot");
+  std::vector<double> restore;
+  std::vector<double> check;
+  std::vector<double> hash;
+  std::size_t orders = 0;
+  for (int run = 0; run < kRuns; ++run) {
+    auto t0 = Clock_::now();
+    std::string error;
+    std::unique_ptr<Engine> e = Engine::restore(bench_config(o.resting), loaded->payload, &error);
+    restore.push_back(seconds_since(t0));
+    if (!e) die(Status::Corruption(error), "restore");
+    t0 = Clock_::now();
+    const std::string err = e->check_invariants();
+    check.push_back(seconds_since(t0));
+    t0 = Clock_::now();
+    const std::uint64_t h = e->state_hash();
+    hash.push_back(seconds_since(t0));
+    if (!err.empty() || h != g.final_hash) die(Status::Corruption("restored state"), "restore");
+    orders = e->open_orders();
+  }
+  std::printf("%-44s %7.3f s  (%zu orders; of which check_invariants %.3f s; state_hash %.3f s "
+              "more; median of %d)\n",
+              "Engine::restore of the end snapshot", median(restore), orders, median(check),
+              median(hash), kRuns);
 }
 
 void time_journal_check(const Options& o) {
@@ -268,16 +388,45 @@ Options parse(int argc, char** argv) {
     else if (a == "--commands" && v) o.commands = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--resting" && v) o.resting = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--keep") o.keep = true;
+    else if (a == "--reuse") o.reuse = o.keep = true;
+    else if (a == "--only" && v) o.only = argv[++i];
+    else if (a == "--runs" && v) kRuns = std::atoi(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: recovery_benchmark [--dir DIR] [--commands N] [--resting N] [--keep]\n");
+      std::fprintf(stderr, "usage: recovery_benchmark [--dir DIR] [--commands N] [--resting N] [--keep] [--reuse] [--only LINE] [--runs N]\n");
       std::exit(2);
     }
   }
   return o;
 }
 
-int run(int argc, char** argv) {
-  const Options o = parse(argc, argv);
+// What the timings check against, kept beside the data for --reuse.
+std::string info_path(const Options& o) { return o.dir + "/bench-info"; }
+
+void save_info(const Options& o, const Generated& g) {
+  FILE* f = std::fopen(info_path(o).c_str(), "w");
+  if (f == nullptr) return;
+  std::fprintf(f, "%llu %llu %llu %llu\n", static_cast<unsigned long long>(o.commands),
+               static_cast<unsigned long long>(o.resting), static_cast<unsigned long long>(g.final_hash),
+               static_cast<unsigned long long>(g.first_snapshot_seq));
+  std::fclose(f);
+}
+
+bool load_info(const Options& o, Generated* g) {
+  FILE* f = std::fopen(info_path(o).c_str(), "r");
+  if (f == nullptr) return false;
+  unsigned long long commands = 0;
+  unsigned long long resting = 0;
+  unsigned long long hash = 0;
+  unsigned long long first = 0;
+  const bool ok = std::fscanf(f, "%llu %llu %llu %llu", &commands, &resting, &hash, &first) == 4;
+  std::fclose(f);
+  if (!ok || commands != o.commands || resting != o.resting) return false;
+  g->final_hash = hash;
+  g->first_snapshot_seq = first;
+  return true;
+}
+
+Generated generate_with_snapshots(const Options& o) {
   fs::remove_all(o.dir);
   auto t0 = Clock_::now();
   const Generated g = generate(o);
@@ -293,8 +442,27 @@ int run(int argc, char** argv) {
     Result<std::string> path = (*ex)->snapshot_now();
     if (!path.ok()) die(path.status(), "final snapshot");
   }
-  time_journal_check(o);
-  time_engine_only(o, g);
+  save_info(o, g);
+  return g;
+}
+
+int run(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  Generated g;
+  if (!o.reuse || !load_info(o, &g)) {
+    g = generate_with_snapshots(o);
+  } else {
+    std::printf("reusing the data directory %s\n", o.dir.c_str());
+  }
+  auto want = [&o](const char* line) { return o.only.empty() || o.only == line; };
+  if (want("check")) time_journal_check(o);
+  if (want("read")) time_pipelined_read(o);
+  if (want("engine") || o.only == "engine-plain" || o.only == "engine-prefetch") {
+    time_engine_only(o, g, o.only != "engine-prefetch", o.only != "engine-plain");
+  }
+  if (want("replay")) time_replay(o, g);
+  if (want("restore")) time_restore(o, g);
+  if (!o.only.empty()) return 0;
   const std::string full = view_with(o, "full", {});
   time_recover(full, o, g, "full replay, no snapshot");
   const std::string last = view_with(o, "last", {o.commands});
