@@ -265,11 +265,11 @@ struct Engine::Impl {
   void on_kill_switch(const SetKillSwitch& k);
 };
 
-// The records in the id's index probe run: the order itself, and the
-// entries a removal shifts back (their ids are rehashed).
+// The record the id's index entry points to (the index stores hash bits, so
+// other entries of the probe run are not candidates and are never read).
 inline void Engine::Impl::prefetch_order_run(OrderId id) const {
   constexpr std::size_t kRunEntries = 4;
-  ids.for_run(mix_hash(id), kRunEntries, [&](std::uint32_t s) {
+  ids.for_candidates(mix_hash(id), kRunEntries, [&](std::uint32_t s) {
     if (const Order* o = orders.at_or_null(s)) {
       prefetch_line(&o->id);
       prefetch_line(&o->account_next);
