@@ -82,7 +82,7 @@ TEST(SlotIndex, EqIsCalledOnlyForEntriesWithTheSameHashBits) {
   SlotIndex index(64);
   // Eight keys with one home (128 buckets) in one probe run, and a lookup
   // from that home: distinct low 32 bits throughout.
-  for (std::uint32_t s = 0; s < 8; ++s) index.insert(0x1000 + (std::uint64_t{s} << 40) + s * 128, s);
+  for (std::uint32_t s = 0; s < 8; ++s) index.insert(0x1000 + (std::uint64_t{s} << 40) + std::uint64_t{s} * 128, s);
   int reads = 0;
   auto never_equal = [&](std::uint32_t) {
     ++reads;
