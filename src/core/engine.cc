@@ -318,8 +318,12 @@ std::uint32_t Engine::Impl::best_opposite(InstrumentId instrument, Side side) co
 void Engine::Impl::register_order(std::uint32_t slot) {
   Order& o = orders[slot];
   o.registered = true;
-  ids.insert(mix_hash(o.id), slot);
-  if (!o.client_order_id.empty()) client_ids.insert(hash_client_id(o.account, o.client_order_id), slot);
+  ids.insert(mix_hash(o.id), slot, [&](std::uint32_t s) { return mix_hash(orders[s].id); });
+  if (!o.client_order_id.empty()) {
+    client_ids.insert(hash_client_id(o.account, o.client_order_id), slot, [&](std::uint32_t s) {
+      return hash_client_id(orders[s].account, orders[s].client_order_id);
+    });
+  }
   if (o.account >= account_orders.size()) account_orders.resize(o.account + 1);
   AccountOrders& a = account_orders[o.account];
   o.account_prev = a.tail;

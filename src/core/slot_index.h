@@ -52,53 +52,55 @@ class SlotIndex {
   std::size_t size() const { return size_; }
 
   // Returns the slot whose key matches, or kNoSlot. eq(slot) reads the pool,
-  // so it is only called for entries whose stored hash bits match: a lookup
-  // of an absent key, or one whose probe run holds other keys, reads no
-  // other record.
+  // so it is only called for entries with the key's home bucket: a lookup
+  // reads the records of keys that hash to the same bucket, never those of
+  // the rest of the probe run.
   template <class Eq>
   std::uint32_t find(std::uint64_t hash, Eq eq) const {
-    const auto tag = static_cast<std::uint32_t>(hash);
-    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
-      const Entry e = table_[i];
-      if (e.slot == kNoSlot) return kNoSlot;
-      if (e.tag == tag && eq(e.slot)) return e.slot;
+    const std::size_t home = hash & mask_;
+    for (std::size_t i = home, dist = 0;; i = (i + 1) & mask_, ++dist) {
+      const Entry& e = table_[i];
+      if (e.empty()) return kNoSlot;
+      if (e.dist == dist && eq(e.slot())) return e.slot();
     }
   }
 
   // Prefetch hints (they read nothing but the table): the bucket where a
-  // probe for `hash` starts, and the slots of the probe run from there whose
-  // stored hash bits match (at most `max` buckets, stopping at an empty one).
+  // probe for `hash` starts, and the slots of the probe run from there that
+  // share its home bucket (at most `max` buckets, stopping at an empty one).
   void prefetch(std::uint64_t hash) const { prefetch_line(&table_[hash & mask_]); }
   template <class F>
   void for_candidates(std::uint64_t hash, std::size_t max, F f) const {
-    const auto tag = static_cast<std::uint32_t>(hash);
-    for (std::size_t i = hash & mask_, n = 0; n < max && table_[i].slot != kNoSlot;
-         i = (i + 1) & mask_, ++n)
-      if (table_[i].tag == tag) f(table_[i].slot);
+    for (std::size_t i = hash & mask_, dist = 0; dist < max && !table_[i].empty();
+         i = (i + 1) & mask_, ++dist)
+      if (table_[i].dist == dist) f(table_[i].slot());
   }
 
-  // REQUIRES: no entry with an equal key.
-  void insert(std::uint64_t hash, std::uint32_t slot) {
-    if ((size_ + 1) * 4 > table_.size() * 3) grow();
-    place(Entry{slot, static_cast<std::uint32_t>(hash)});
+  // REQUIRES: no entry with an equal key. hash_of(slot) recomputes the hash
+  // of a stored slot; it is called only when the table grows (an entry's
+  // new home needs a hash bit the table does not keep).
+  template <class HashOf>
+  void insert(std::uint64_t hash, std::uint32_t slot, HashOf hash_of) {
+    if ((size_ + 1) * 4 > table_.size() * 3) grow(hash_of);
+    while (!place(hash & mask_, slot)) grow(hash_of);
     ++size_;
   }
 
   // Removes the entry for `slot` (found by its hash). Returns false if absent.
   bool erase(std::uint64_t hash, std::uint32_t slot) {
     std::size_t i = hash & mask_;
-    while (table_[i].slot != slot) {
-      if (table_[i].slot == kNoSlot) return false;
+    while (table_[i].slot() != slot) {
+      if (table_[i].empty()) return false;
       i = (i + 1) & mask_;
     }
     // Backward-shift: move later entries of the probe run into the hole when
-    // the hole lies between their home position and where they sit. Homes
-    // come from the stored hash bits, so no record is read.
-    for (std::size_t j = (i + 1) & mask_; table_[j].slot != kNoSlot; j = (j + 1) & mask_) {
-      const std::size_t home = table_[j].tag & mask_;
-      const bool hole_between = (i <= j) ? (home <= i || home > j) : (home <= i && home > j);
-      if (hole_between) {
+    // the hole lies between their home bucket and where they sit. Homes come
+    // from the stored distances, so no record is read.
+    for (std::size_t j = (i + 1) & mask_; !table_[j].empty(); j = (j + 1) & mask_) {
+      const std::size_t back = (j - i) & mask_;  // from j back to the hole
+      if (table_[j].dist >= back) {              // its home is at or before the hole
         table_[i] = table_[j];
+        table_[i].dist = static_cast<std::uint16_t>(table_[j].dist - back);
         i = j;
       }
     }
@@ -113,7 +115,7 @@ class SlotIndex {
     std::size_t longest = 0;
     std::size_t run = 0;
     for (std::size_t i = 0; i < 2 * table_.size(); ++i) {  // twice round: runs may wrap
-      run = table_[i & mask_].slot == kNoSlot ? 0 : run + 1;
+      run = table_[i & mask_].empty() ? 0 : run + 1;
       longest = std::max(longest, std::min(run, table_.size()));
     }
     return longest;
@@ -122,32 +124,58 @@ class SlotIndex {
   template <class F>
   void for_each(F f) const {
     for (const Entry& e : table_)
-      if (e.slot != kNoSlot) f(e.slot);
+      if (!e.empty()) f(e.slot());
   }
 
  private:
-  // A slot and the low 32 bits of its key's hash: enough to find its home
-  // bucket (tables stay below 2^32 buckets: slots are 32-bit) and to skip
-  // entries of other keys without reading the pool.
+  // A slot and how far it sits from its home bucket (hash & mask). 6 bytes,
+  // so that 10 M resting orders stay within 128 bytes each (a 32-bit hash
+  // tag instead made entries 8 bytes); the distance lets lookups skip
+  // entries of other homes and the erase shift find homes without reading
+  // the pool (with slots alone, every probe and every shifted entry read an
+  // order record: a cache miss each in a big book).
   struct Entry {
-    std::uint32_t slot = kNoSlot;
-    std::uint32_t tag = 0;
+    std::uint16_t lo = 0xFFFF;
+    std::uint16_t hi = 0xFFFF;
+    std::uint16_t dist = 0;
+    std::uint32_t slot() const { return static_cast<std::uint32_t>(hi) << 16 | lo; }
+    bool empty() const { return slot() == kNoSlot; }
+    static Entry of(std::uint32_t slot, std::size_t dist) {
+      return Entry{static_cast<std::uint16_t>(slot & 0xFFFF), static_cast<std::uint16_t>(slot >> 16),
+                   static_cast<std::uint16_t>(dist)};
+    }
   };
-  static_assert(sizeof(Entry) == 8);
+  static_assert(sizeof(Entry) == 6);
+  static constexpr std::size_t kMaxDist = 0xFFFF;
 
-  void place(Entry e) {
-    std::size_t i = e.tag & mask_;
-    while (table_[i].slot != kNoSlot) i = (i + 1) & mask_;
-    table_[i] = e;
+  // Puts slot in the first empty bucket from home; false (nothing changed)
+  // if that is kMaxDist or more away (the table then grows: never seen at a
+  // load of 3/4 with a mixing hash, but a distance must fit its 16 bits).
+  bool place(std::size_t home, std::uint32_t slot) {
+    std::size_t i = home;
+    std::size_t dist = 0;
+    while (!table_[i].empty()) {
+      i = (i + 1) & mask_;
+      if (++dist >= kMaxDist) return false;
+    }
+    table_[i] = Entry::of(slot, dist);
+    return true;
   }
 
-  void grow() {
+  // Doubles the table (more if an entry's distance would not fit, which a
+  // mixing hash at half the load never gives).
+  template <class HashOf>
+  void grow(HashOf hash_of) {
     std::vector<Entry> old;
     old.swap(table_);
-    table_.assign(old.size() * 2, Entry{});
-    mask_ = table_.size() - 1;
-    for (const Entry& e : old) {
-      if (e.slot != kNoSlot) place(e);
+    for (std::size_t cap = old.size() * 2;; cap *= 2) {
+      table_.assign(cap, Entry{});
+      mask_ = cap - 1;
+      bool placed = true;
+      for (const Entry& e : old) {
+        if (!e.empty()) placed = placed && place(hash_of(e.slot()) & mask_, e.slot());
+      }
+      if (placed) return;
     }
   }
 
