@@ -23,7 +23,6 @@
 #include <x86intrin.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cinttypes>
 #include <cstdint>
@@ -32,19 +31,17 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
-#include <map>
 #include <string>
 #include <string_view>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <ctime>
-#include <unordered_map>
 #include <vector>
 
-#include "common/reason.h"
 #include "core/command.h"
 #include "core/engine.h"
 #include "core/event.h"
+#include "core/testing/exchange_core.h"
 
 namespace stox {
 namespace {
@@ -74,31 +71,6 @@ Disturbances disturbances() {
   getrusage(RUSAGE_THREAD, &u);
   return {u.ru_nivcsw, u.ru_minflt + u.ru_majflt};
 }
-
-// ---------------------------------------------------------------------------
-// PRNG: splitmix64. Small, fast, and fully determined by its seed.
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : state_(seed) {}
-
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, n); 0 < n < 2^63. (Multiply-shift; the bias is below 2^-40.)
-  std::uint64_t below(std::uint64_t n) {
-    return static_cast<std::uint64_t>((Int128{next()} * n) >> 64);
-  }
-  // Uniform in [lo, hi].
-  std::int64_t between(std::int64_t lo, std::int64_t hi) {
-    return lo + static_cast<std::int64_t>(below(static_cast<std::uint64_t>(hi - lo + 1)));
-  }
-
- private:
-  std::uint64_t state_;
-};
 
 // ---------------------------------------------------------------------------
 // Timer: the TSC, read between lfences so the read neither starts before the
@@ -245,338 +217,14 @@ void print_machine() {
 }
 
 // ---------------------------------------------------------------------------
-// Workloads.
-constexpr SeqNo kFirstSeq = 1;
-constexpr Timestamp kTimestampStep = 1000;  // ns between commands; the engine ignores it
-
-struct Workload {
-  std::string name;
-  EngineConfig config;
-  std::vector<Command> setup;  // applied untimed before each run (instrument, initial book)
-  std::vector<Command> timed;
-  std::uint64_t expected_hash = 0;
-  std::size_t expected_open_orders = 0;
-  std::string notes;  // workload-specific facts measured while generating
-};
-
-class StreamBuilder {
- public:
-  Command next(const NewOrder& o) { return Command::make(seq_, ts(), o); }
-  Command next(const Cancel& o) { return Command::make(seq_, ts(), o); }
-  Command next(const Replace& o) { return Command::make(seq_, ts(), o); }
-  Command next(const AddInstrument& o) { return Command::make(seq_, ts(), o); }
-  Command next(const CreateAccount& o) { return Command::make(seq_, ts(), o); }
-  Command deposit(const Transfer& t) { return Command::deposit(seq_, ts(), t); }
-
- private:
-  Timestamp ts() {
-    const SeqNo s = seq_++;
-    return static_cast<Timestamp>(s) * kTimestampStep;
-  }
-  SeqNo seq_ = kFirstSeq;
-};
-
-AddInstrument bench_instrument(Price reference_price) {
-  AddInstrument a{};
-  a.symbol = Symbol::from("BENCH");
-  a.tick_size = 1;
-  a.lot_size = 1;
-  a.reference_price = reference_price;
-  a.market_band_bps = 0;
-  a.price_scale = 0;
-  a.quantity_scale = 0;
-  return a;
-}
-
-NewOrder limit_order(AccountId account, Side side, Price price, Quantity qty, TimeInForce tif) {
-  NewOrder o{};
-  o.account = account;
-  o.instrument = 1;
-  o.price = price;
-  o.quantity = qty;
-  o.side = side;
-  o.type = OrderType::kLimit;
-  o.time_in_force = tif;
-  o.stp = StpMode::kCancelTaker;
-  return o;
-}
-
-// Counts of what a stream made the engine do (untimed pass only).
-struct EventStats {
-  std::uint64_t commands = 0;
-  std::uint64_t events = 0;
-  std::uint64_t commands_with_trades = 0;
-  std::array<std::uint64_t, 256> by_type{};  // indexed by EventType
-  std::map<RejectReason, std::uint64_t> rejects;
-  std::map<CancelReason, std::uint64_t> cancels;
-
-  void add(const std::vector<Event>& out) {
-    ++commands;
-    events += out.size();
-    bool traded = false;
-    for (const Event& e : out) {
-      ++by_type[static_cast<std::uint8_t>(e.type)];
-      if (e.type == EventType::kTrade) traded = true;
-      if (e.type == EventType::kRejected) ++rejects[e.rejected.reason];
-      if (e.type == EventType::kCancelled) ++cancels[e.cancelled.reason];
-    }
-    if (traded) ++commands_with_trades;
-  }
-
-  std::uint64_t rejected() const { return by_type[static_cast<int>(EventType::kRejected)]; }
-
-  void print(const char* indent) const {
-    const auto n = static_cast<double>(commands);
-    std::printf("%sevents/command %.2f; commands with a trade %.2f %%; trades %" PRIu64
-                "; accepted %" PRIu64 "; replaced %" PRIu64 "; rejected %" PRIu64 "\n",
-                indent, static_cast<double>(events) / n, 100.0 * static_cast<double>(commands_with_trades) / n,
-                by_type[static_cast<int>(EventType::kTrade)],
-                by_type[static_cast<int>(EventType::kAccepted)],
-                by_type[static_cast<int>(EventType::kReplaced)], rejected());
-    for (const auto& [reason, count] : rejects)
-      std::printf("%s  REJECT %-32s %" PRIu64 "\n", indent, std::string(to_string(reason)).c_str(), count);
-    for (const auto& [reason, count] : cancels)
-      std::printf("%s  cancel %-32s %" PRIu64 "\n", indent, std::string(to_string(reason)).c_str(), count);
-  }
-};
-
-// --- exchange-core single-book mix ------------------------------------------
-//
-// One symbol, ~1,000 resting orders spread over several hundred price levels,
-// 100 accounts. Timed commands: 9 % new GTC limit, 3 % IOC limit, 6 % cancel,
-// 82 % move (a Replace of a random open order's price toward the last trade
-// price). Sizes are 1 + r^3 with r uniform in 0..5.
-//
-// With `ledger` on, the same mix runs in accounts mode: 1,000 accounts are
-// created and funded (cash and shares) untimed, the instrument charges a
-// taker fee and pays a maker rebate, and every order goes through pre-trade
-// risk and every trade through settlement. The per-second and open-order
-// limits are raised and the breaker widened so that the stream is accepted
-// exactly as in matching-only mode (every check still runs).
-EngineConfig ledger_config() {
-  EngineConfig c;
-  c.accounts = true;
-  c.default_max_orders_per_second = 1'000'000'000;
-  c.default_max_open_orders = 1'000'000;
-  c.default_breaker_bps = 10000;
-  return c;
-}
-
-class ExchangeCoreGenerator {
- public:
-  static constexpr Price kReference = 100'000;
-  static constexpr std::size_t kTargetOrders = 1000;
-  static constexpr Price kSpread = 1300;  // passive distance of a new GTC order: 1..kSpread ticks
-  static constexpr double kCrossAtTarget = 0.03;  // share of moves that cross, at kTargetOrders
-
-  ExchangeCoreGenerator(std::uint64_t seed, AccountId accounts, bool ledger)
-      : rng_(seed), engine_(ledger ? ledger_config() : EngineConfig{}), accounts_(accounts),
-        ledger_(ledger) {
-    out_.reserve(1024);
-  }
-
-  Workload generate(std::size_t commands) {
-    Workload w;
-    w.name = ledger_ ? "ex-core+ledger" : "exchange-core";
-    w.config = ledger_ ? ledger_config() : EngineConfig{};
-    AddInstrument instrument = bench_instrument(kReference);
-    if (ledger_) {
-      instrument.taker_fee_bps = 5;
-      instrument.maker_fee_bps = -2;
-    }
-    emit(w.setup, builder_.next(instrument), nullptr);
-    if (ledger_) fund_accounts(w.setup);
-    while (open_.size() < kTargetOrders)
-      emit(w.setup, builder_.next(new_gtc(/*may_cross=*/false)), nullptr);
-
-    EventStats stats;
-    std::array<std::uint64_t, 4> mix{};
-    double orders_sum = 0;
-    double levels_sum = 0;
-    std::size_t samples = 0;
-    std::size_t levels_min = SIZE_MAX;
-    std::size_t levels_max = 0;
-    w.timed.reserve(commands);
-    for (std::size_t i = 0; i < commands; ++i) {
-      const std::uint64_t r = rng_.below(100);
-      Command c;
-      if (r < 9 || open_.empty()) {
-        c = builder_.next(new_gtc(/*may_cross=*/true));
-        ++mix[0];
-      } else if (r < 12) {
-        c = builder_.next(new_ioc());
-        ++mix[1];
-      } else if (r < 18) {
-        c = builder_.next(cancel());
-        ++mix[2];
-      } else {
-        c = builder_.next(move());
-        ++mix[3];
-      }
-      emit(w.timed, c, &stats);
-      if (i % 1000 == 0) {
-        const std::size_t levels =
-            engine_.depth(1, Side::kBuy, SIZE_MAX).size() + engine_.depth(1, Side::kSell, SIZE_MAX).size();
-        orders_sum += static_cast<double>(open_.size());
-        levels_sum += static_cast<double>(levels);
-        levels_min = std::min(levels_min, levels);
-        levels_max = std::max(levels_max, levels);
-        ++samples;
-      }
-    }
-    w.expected_hash = engine_.state_hash();
-    w.expected_open_orders = engine_.open_orders();
-
-    char buf[512];
-    const auto n = static_cast<double>(commands);
-    std::snprintf(buf, sizeof buf,
-                  "mix: GTC %.1f %%, IOC %.1f %%, cancel %.1f %%, move %.1f %%; "
-                  "resting orders avg %.0f; price levels avg %.0f (min %zu, max %zu)",
-                  100.0 * static_cast<double>(mix[0]) / n, 100.0 * static_cast<double>(mix[1]) / n,
-                  100.0 * static_cast<double>(mix[2]) / n, 100.0 * static_cast<double>(mix[3]) / n,
-                  orders_sum / static_cast<double>(samples), levels_sum / static_cast<double>(samples),
-                  levels_min, levels_max);
-    w.notes = buf;
-    stats_ = stats;
-    return w;
-  }
-
-  const EventStats& stats() const { return stats_; }
-
- private:
-  struct Open {
-    OrderId id;
-    AccountId account;
-    Side side;
-    Price price;
-  };
-
-  // Applies `c` to the generator's engine, appends it to `stream`, and learns
-  // ids, fills, closes and the last trade price from the events.
-  void emit(std::vector<Command>& stream, const Command& c, EventStats* stats) {
-    stream.push_back(c);
-    out_.clear();
-    engine_.apply(c, out_);
-    if (stats != nullptr) stats->add(out_);
-    for (const Event& e : out_) {
-      switch (e.type) {
-        case EventType::kAccepted:
-          add_open({e.accepted.order_id, e.accepted.order.account, e.accepted.order.side,
-                    e.accepted.order.price});
-          break;
-        case EventType::kTrade:
-          last_ = e.trade.price;
-          if (e.trade.maker_leaves == 0) remove_open(e.trade.maker_order);
-          if (e.trade.taker_leaves == 0) remove_open(e.trade.taker_order);
-          break;
-        case EventType::kCancelled:
-          remove_open(e.cancelled.order_id);
-          break;
-        case EventType::kReplaced: {
-          auto it = index_.find(e.replaced.order_id);
-          if (it != index_.end()) open_[it->second].price = e.replaced.price;
-          break;
-        }
-        default:
-          break;
-      }
-    }
-  }
-
-  void add_open(const Open& o) {
-    index_[o.id] = open_.size();
-    open_.push_back(o);
-  }
-  void remove_open(OrderId id) {
-    auto it = index_.find(id);
-    if (it == index_.end()) return;
-    const std::size_t i = it->second;
-    index_.erase(it);
-    if (i != open_.size() - 1) {
-      open_[i] = open_.back();
-      index_[open_[i].id] = i;
-    }
-    open_.pop_back();
-  }
-
-  Quantity size() {
-    const std::int64_t r = rng_.between(0, 5);
-    return 1 + r * r * r;
-  }
-  Side side() { return rng_.below(2) == 0 ? Side::kBuy : Side::kSell; }
-  AccountId account() { return static_cast<AccountId>(1 + rng_.below(accounts_)); }
-  // The price `distance` ticks on the passive side of the last trade price
-  // (negative: through it).
-  Price at_distance(Side s, Price distance) const {
-    const Price p = s == Side::kBuy ? last_ - distance : last_ + distance;
-    return std::max<Price>(p, 1);
-  }
-
-  NewOrder new_gtc(bool may_cross) {
-    const Side s = side();
-    // Mostly passive, spread over kSpread ticks; a few cross by up to 2 ticks.
-    const Price d = (may_cross && rng_.below(100) < 5) ? rng_.between(-2, 0) : rng_.between(1, kSpread);
-    return limit_order(account(), s, at_distance(s, d), size(), TimeInForce::kGtc);
-  }
-  NewOrder new_ioc() {
-    const Side s = side();
-    return limit_order(account(), s, at_distance(s, -rng_.between(1, 8)), size(), TimeInForce::kIoc);
-  }
-  Cancel cancel() {
-    const Open& o = open_[rng_.below(open_.size())];
-    return Cancel{o.account, o.id};
-  }
-  // Moves a random open order toward the last trade price. Usually a passive
-  // step of up to 1/8 of its distance (never reaching the last price); with
-  // probability cross_probability() it goes through the last price by 0..3
-  // ticks and trades like an incoming order. That probability grows with the
-  // cube of (open orders / target), which holds the book near kTargetOrders.
-  Replace move() {
-    const Open& o = open_[rng_.below(open_.size())];
-    const Price distance = o.side == Side::kBuy ? last_ - o.price : o.price - last_;
-    Price d;
-    if (rng_.below(1'000'000) < cross_ppm()) {
-      d = -rng_.between(0, 3);
-    } else if (distance > 1) {
-      d = distance - rng_.between(1, std::max<Price>(1, distance / 8));
-    } else {
-      d = rng_.between(1, 4);  // at or through the last price: step back
-    }
-    Price price = at_distance(o.side, d);
-    if (price == o.price) price = o.side == Side::kBuy ? o.price - 1 : o.price + 1;
-    Replace r{};
-    r.account = o.account;
-    r.order_id = o.id;
-    r.price = std::max<Price>(price, 1);
-    return r;
-  }
-  std::uint64_t cross_ppm() const {
-    const double x = static_cast<double>(open_.size()) / static_cast<double>(kTargetOrders);
-    return static_cast<std::uint64_t>(std::min(1.0, kCrossAtTarget * x * x * x) * 1e6);
-  }
-
-  void fund_accounts(std::vector<Command>& setup) {
-    for (AccountId a = 1; a <= accounts_; ++a) {
-      CreateAccount c{};
-      c.label = FixedString<16>::from("bench");
-      c.type = AccountType::kCash;
-      emit(setup, builder_.next(c), nullptr);
-      emit(setup, builder_.deposit(Transfer{a, kCashAsset, 1'000'000'000'000'000}), nullptr);
-      emit(setup, builder_.deposit(Transfer{a, 1, 100'000'000}), nullptr);
-    }
-  }
-
-  Rng rng_;
-  Engine engine_;
-  AccountId accounts_;
-  bool ledger_;
-  StreamBuilder builder_;
-  std::vector<Event> out_;
-  std::vector<Open> open_;
-  std::unordered_map<OrderId, std::size_t> index_;
-  Price last_ = kReference;
-  EventStats stats_;
-};
+// Workloads. The exchange-core mix, the PRNG and the command helpers are in
+// core/testing/exchange_core.h, shared with recovery_benchmark.
+using testing::bench_instrument;
+using testing::EventStats;
+using testing::limit_order;
+using testing::Rng;
+using testing::StreamBuilder;
+using testing::Workload;
 
 // --- Liquibook-style insert-only ---------------------------------------------
 //
@@ -866,19 +514,20 @@ int run(const Options& opt) {
     std::printf("exchange-core: generating %zu commands...\n", opt.commands);
     std::fflush(stdout);
     const auto start = SteadyClock::now();
-    ExchangeCoreGenerator gen(opt.seed, 100, /*ledger=*/false);
-    Workload w = gen.generate(opt.commands);
+    EventStats stats;
+    Workload w = testing::exchange_core_workload(opt.seed, opt.commands, {}, &stats);
     std::printf("  generated in %.1f s; %s\n", seconds_since(start), w.notes.c_str());
-    gen.stats().print("  ");
+    stats.print("  ");
     results.push_back(measure(w, opt.runs, cal));
   }
   if (all || opt.workload == "ledger") {
     std::printf("exchange-core with accounts, risk and ledger (1,000 funded accounts): generating...\n");
     std::fflush(stdout);
-    ExchangeCoreGenerator gen(opt.seed, 1000, /*ledger=*/true);
-    Workload with_ledger = gen.generate(opt.commands);
+    EventStats stats;
+    Workload with_ledger =
+        testing::exchange_core_workload(opt.seed, opt.commands, {.accounts = 1000, .ledger = true}, &stats);
     std::printf("  %s\n", with_ledger.notes.c_str());
-    gen.stats().print("  ");
+    stats.print("  ");
     // The identical command stream in matching-only mode, for the ratio.
     Workload matching_only = with_ledger;
     matching_only.name = "same, matching";

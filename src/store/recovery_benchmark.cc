@@ -13,11 +13,17 @@
 //   - restart from the first snapshot with ~9 M commands to replay;
 //   - the snapshot write (encode + file + fsync) and its size;
 //   - for comparison, the journal check alone and the engine alone.
+// Last, on a separate data dir, the replay of engine_benchmark's own
+// workload (the exchange-core mix, --xc-commands timed commands; see
+// time_exchange_core), beside the engine applying it from memory.
 //
 //   recovery_benchmark [--dir DIR] [--commands N] [--resting N] [--keep] [--reuse]
+//                      [--only LINE] [--runs N] [--xc-commands N]
 //
 // --keep leaves the data directories behind; --reuse (implies --keep) skips
-// the generation when DIR holds one generated with the same options.
+// the generation when DIR holds one generated with the same options (not for
+// the exchange-core line, whose journal is always written afresh). --only
+// exchange-core runs that line alone, without the 1 M-order data dir.
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -26,8 +32,10 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "core/testing/exchange_core.h"
 #include "journal/batch_reader.h"
 #include "journal/reader.h"
 #include "store/durable_engine.h"
@@ -53,7 +61,8 @@ struct Options {
   std::uint64_t resting = 1'000'000;
   bool keep = false;
   bool reuse = false;  // keep a data directory generated before (with --keep)
-  std::string only;    // one line (read, engine, replay, restore, ...); empty: all
+  std::string only;    // one line (read, engine, replay, restore, exchange-core, ...); empty: all
+  std::size_t xc_commands = 3'000'000;  // timed commands of the exchange-core line
 };
 
 double seconds_since(Clock_::time_point t0) {
@@ -245,6 +254,17 @@ double thread_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+// Applies every command, with Engine::prefetch of up to 64 commands ahead
+// before each if asked (what replay_journal does within a batch).
+void apply_commands(Engine& engine, std::span<const Command> all, bool prefetch,
+                    std::vector<Event>& events) {
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (prefetch) engine.prefetch(all.subspan(i, std::min<std::size_t>(64, all.size() - i)));
+    engine.apply(all[i], events);
+    events.clear();
+  }
+}
+
 // The engine alone: the same commands from memory, for comparison.
 void time_engine_only(const Options& o, const Generated& g, bool plain, bool prefetched) {
   std::vector<Command> commands;
@@ -266,14 +286,9 @@ void time_engine_only(const Options& o, const Generated& g, bool plain, bool pre
       if (prefetch ? !prefetched : !plain) continue;
       Engine engine(bench_config(o.resting));
       std::vector<Event> events;
-      const std::span<const Command> all(commands);
       auto t0 = Clock_::now();
       const double c0 = thread_cpu_seconds();
-      for (std::size_t i = 0; i < all.size(); ++i) {
-        if (prefetch) engine.prefetch(all.subspan(i, std::min<std::size_t>(64, all.size() - i)));
-        engine.apply(all[i], events);
-        events.clear();
-      }
+      apply_commands(engine, commands, prefetch, events);
       cpu[prefetch].push_back(thread_cpu_seconds() - c0);
       runs[prefetch].push_back(seconds_since(t0));
       if (engine.state_hash() != g.final_hash) die(Status::Corruption("hash"), "engine only");
@@ -369,6 +384,141 @@ void time_restore(const Options& o, const Generated& g) {
               median(hash), kRuns);
 }
 
+// --- the engine benchmark's workload, journaled and replayed -----------------
+//
+// engine_benchmark quotes the engine on the exchange-core mix
+// (core/testing/exchange_core.h: one book of ~1,000 orders that stays in the
+// cache). This line measures the replay of that very stream's journal, so
+// the two figures compare: its setup and timed commands go through a
+// DurableEngine (sync none, commits of kCommitBatch commands) into a fresh
+// data dir, then replay_journal of the whole journal into a fresh engine is
+// timed against the same commands applied from memory, with and without
+// Engine::prefetch. The three alternate run by run, so that a noisy
+// neighbour hurts all of them; each checks the generator's final state_hash.
+
+constexpr std::uint64_t kExchangeCoreSeed = 42;  // engine_benchmark's default --seed
+constexpr std::size_t kCommitBatch = 256;
+
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+void check_hash(const Engine& engine, const testing::Workload& w, const char* what) {
+  if (engine.state_hash() == w.expected_hash && engine.open_orders() == w.expected_open_orders) return;
+  std::fprintf(stderr, "recovery_benchmark: %s: state_hash %016llx, %zu open orders; the generator's "
+               "%016llx, %zu\n", what, static_cast<unsigned long long>(engine.state_hash()),
+               engine.open_orders(), static_cast<unsigned long long>(w.expected_hash),
+               w.expected_open_orders);
+  std::exit(1);
+}
+
+// Journals setup then timed into a fresh data dir, each command with the seq
+// and timestamp the generator gave it (the DurableEngine's clock returns the
+// command's own timestamp), so that the journal holds exactly the stream.
+void journal_workload(const testing::Workload& w, const std::string& dir) {
+  fs::remove_all(dir);
+  DurableOptions options;
+  options.journal.sync = journal::SyncMode::kNone;
+  Timestamp now = 0;
+  auto ex = DurableEngine::open(*journal::posix_env(), dir, w.config, [&now] { return now; }, options);
+  if (!ex.ok()) die(ex.status(), "exchange-core: open");
+  std::vector<Event> released;
+  const auto commit = [&] {
+    Result<SeqNo> r = (*ex)->commit(&released);
+    if (!r.ok()) die(r.status(), "exchange-core: commit");
+    released.clear();
+  };
+  for (const std::vector<Command>* part : {&w.setup, &w.timed}) {
+    for (const Command& c : *part) {
+      now = c.timestamp;
+      Result<SeqNo> seq = (*ex)->submit(c);
+      if (!seq.ok()) die(seq.status(), "exchange-core: submit");
+      if (*seq != c.seq) die(Status::Corruption("seq differs from the generator's"), "exchange-core");
+      if ((*ex)->pending() >= kCommitBatch) commit();
+    }
+  }
+  commit();
+  check_hash((*ex)->engine(), w, "exchange-core: journaling engine");
+}
+
+struct Timed {
+  std::vector<double> wall;
+  std::vector<double> cpu;          // the applying thread
+  std::vector<double> process_cpu;  // all threads (replay: the reader's too)
+  void print(const char* what, std::size_t commands, bool with_process) const {
+    const double s = median(wall);
+    std::printf("  %-42s %7.3f s  (%.2f M commands/s; applying thread CPU %.3f s", what, s,
+                static_cast<double>(commands) / s / 1e6, median(cpu));
+    if (with_process) std::printf(", process CPU %.3f s", median(process_cpu));
+    std::printf("; median of %zu)\n", wall.size());
+  }
+};
+
+template <typename F>
+void time_into(Timed& t, F&& body) {
+  auto t0 = Clock_::now();
+  const double c0 = thread_cpu_seconds();
+  const double p0 = process_cpu_seconds();
+  std::forward<F>(body)();
+  t.process_cpu.push_back(process_cpu_seconds() - p0);
+  t.cpu.push_back(thread_cpu_seconds() - c0);
+  t.wall.push_back(seconds_since(t0));
+}
+
+void time_exchange_core(const Options& o) {
+  std::printf("exchange-core mix (engine_benchmark --workload exchange-core --seed %llu --commands %zu):\n",
+              static_cast<unsigned long long>(kExchangeCoreSeed), o.xc_commands);
+  std::fflush(stdout);
+  auto t0 = Clock_::now();
+  const testing::Workload w = testing::exchange_core_workload(kExchangeCoreSeed, o.xc_commands);
+  std::printf("  generated in %.1f s; %s\n", seconds_since(t0), w.notes.c_str());
+  const std::string dir = o.dir + "-exchange-core";
+  t0 = Clock_::now();
+  journal_workload(w, dir);
+  const std::size_t commands = w.setup.size() + w.timed.size();
+  std::uint64_t bytes = 0;
+  for (const auto& e : fs::directory_iterator(journal_dir(dir))) bytes += e.file_size();
+  std::printf("  journaled %zu commands (%zu setup + %zu timed) in %.1f s (sync none, commits of %zu):"
+              " %.0f MB\n", commands, w.setup.size(), w.timed.size(), seconds_since(t0), kCommitBatch,
+              static_cast<double>(bytes) / 1e6);
+  std::fflush(stdout);
+  Timed replay;
+  Timed plain;
+  Timed prefetched;
+  for (int run = 0; run < kRuns; ++run) {
+    {
+      Engine engine(w.config);
+      ReplayProgress progress;
+      Status status;
+      time_into(replay, [&] {
+        status = replay_journal(*journal::posix_env(), journal_dir(dir), engine, &progress).status();
+      });
+      if (!status.ok()) die(status, "exchange-core: replay");
+      if (progress.applied != commands) die(Status::Corruption("command count"), "exchange-core: replay");
+      check_hash(engine, w, "exchange-core: replay");
+    }
+    for (const bool prefetch : {false, true}) {
+      Engine engine(w.config);
+      std::vector<Event> events;
+      events.reserve(256);
+      time_into(prefetch ? prefetched : plain, [&] {
+        apply_commands(engine, w.setup, prefetch, events);
+        apply_commands(engine, w.timed, prefetch, events);
+      });
+      check_hash(engine, w, "exchange-core: from memory");
+    }
+  }
+  replay.print("replay_journal into a fresh engine", commands, /*with_process=*/true);
+  plain.print("engine apply, commands in memory", commands, false);
+  prefetched.print("engine apply + prefetch, commands in memory", commands, false);
+  std::printf("  replay / in memory: %.2f of plain apply, %.2f of apply + prefetch (wall-clock medians);"
+              " page cache warm\n", median(plain.wall) / median(replay.wall),
+              median(prefetched.wall) / median(replay.wall));
+  if (!o.keep) fs::remove_all(dir);
+}
+
 void time_journal_check(const Options& o) {
   auto t0 = Clock_::now();
   Result<journal::JournalSummary> j = journal::verify_journal(journal::posix_env(), journal_dir(o.dir));
@@ -391,8 +541,10 @@ Options parse(int argc, char** argv) {
     else if (a == "--reuse") o.reuse = o.keep = true;
     else if (a == "--only" && v) o.only = argv[++i];
     else if (a == "--runs" && v) kRuns = std::atoi(argv[++i]);
+    else if (a == "--xc-commands" && v) o.xc_commands = std::strtoull(argv[++i], nullptr, 10);
     else {
-      std::fprintf(stderr, "usage: recovery_benchmark [--dir DIR] [--commands N] [--resting N] [--keep] [--reuse] [--only LINE] [--runs N]\n");
+      std::fprintf(stderr, "usage: recovery_benchmark [--dir DIR] [--commands N] [--resting N] [--keep] [--reuse] [--only LINE] [--runs N]\n"
+                           "                          [--xc-commands N]\n");
       std::exit(2);
     }
   }
@@ -448,6 +600,10 @@ Generated generate_with_snapshots(const Options& o) {
 
 int run(int argc, char** argv) {
   const Options o = parse(argc, argv);
+  if (o.only == "exchange-core") {  // its own data dir: skip the 1 M-order one
+    time_exchange_core(o);
+    return 0;
+  }
   Generated g;
   if (!o.reuse || !load_info(o, &g)) {
     g = generate_with_snapshots(o);
@@ -472,6 +628,7 @@ int run(int argc, char** argv) {
   if (!o.keep) {
     for (const std::string& d : {o.dir, full, last, first}) fs::remove_all(d);
   }
+  time_exchange_core(o);
   return 0;
 }
 
