@@ -294,6 +294,7 @@ void Engine::Impl::prefetch_neighbours(std::uint32_t slot) const {
 }
 
 void Engine::Impl::prefetch(std::span<const Command> upcoming) const {
+  if (registered < config.prefetch_min_open_orders) return;  // in cache: hints only cost
   // Accepted orders take consecutive ids, so the bucket an insert will use
   // is known a few new orders ahead without knowing which command it is.
   ids.prefetch(mix_hash(last_order_id + kIdsAhead));

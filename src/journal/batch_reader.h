@@ -34,7 +34,11 @@ namespace stox::journal {
 
 struct BatchReaderOptions {
   std::size_t batch_commands = 4096;  // commands per handed-over batch (>= 1)
-  std::size_t batches_in_flight = 4;  // ring capacity in batches (>= 2)
+  // Ring capacity in batches (>= 2). The reading thread reads a whole
+  // segment (64 MB: ~20 ms) before it can hand over any of it, so the ring
+  // must hold the lead it builds meanwhile, or the applying thread waits at
+  // every segment: 32 x 4096 commands (12.6 MB) cover ~20 ms of replay.
+  std::size_t batches_in_flight = 32;
 };
 
 class BatchReader {
