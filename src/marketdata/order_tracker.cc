@@ -1,6 +1,73 @@
 #include "marketdata/order_tracker.h"
 
+#include <algorithm>
+
 namespace stox::marketdata {
+
+namespace {
+bool below(OrderId stored, OrderId key) { return (stored & ~(OrderId{1} << 63)) < key; }
+}  // namespace
+
+std::pair<TrackedOrder*, bool> OrderTable::emplace(TrackedOrder&& o) {
+  if (TrackedOrder* existing = find(o.state.id)) return {existing, false};
+  std::uint32_t slot;
+  if (!free_.empty()) {
+    slot = free_.back();
+    free_.pop_back();
+    records_[slot] = std::move(o);
+  } else {
+    slot = static_cast<std::uint32_t>(records_.size());
+    records_.push_back(std::move(o));
+  }
+  index_.insert(mix_hash(records_[slot].state.id), slot,
+                [&](std::uint32_t s) { return mix_hash(records_[s].state.id); });
+  ++size_;
+  return {&records_[slot], true};
+}
+
+TrackedOrder& OrderTable::put(TrackedOrder&& o) {
+  if (TrackedOrder* existing = find(o.state.id)) {
+    *existing = std::move(o);
+    return *existing;
+  }
+  return *emplace(std::move(o)).first;
+}
+
+bool OrderTable::erase(OrderId id) {
+  const std::uint32_t slot = slot_of(id);
+  if (slot == kNoSlot) return false;
+  index_.erase(mix_hash(id), slot);
+  records_[slot] = TrackedOrder{};  // frees its fills now
+  free_.push_back(slot);
+  --size_;
+  return true;
+}
+
+void OpenIds::add(OrderId id) {
+  ++live_;
+  if (ids_.empty() || below(ids_.back(), id)) {
+    ids_.push_back(id);
+    return;
+  }
+  auto it = std::lower_bound(ids_.begin(), ids_.end(), id, below);
+  if (it != ids_.end() && (*it & ~kDead) == id) {
+    if ((*it & kDead) == 0) --live_;  // already there: nothing changes
+    *it = id;                          // (or a dead entry of the same id comes back)
+    return;
+  }
+  ids_.insert(it, id);
+}
+
+bool OpenIds::remove(OrderId id) {
+  auto it = std::lower_bound(ids_.begin(), ids_.end(), id, below);
+  if (it == ids_.end() || *it != id) return false;  // absent, or already dead
+  *it |= kDead;
+  --live_;
+  if (ids_.size() >= 64 && live_ * 2 < ids_.size()) {
+    std::erase_if(ids_, [](OrderId stored) { return (stored & kDead) != 0; });
+  }
+  return true;
+}
 
 namespace {
 
@@ -133,8 +200,8 @@ void OrderTracker::on_accepted(const Event& e) {
   s.leaves = n.quote_quantity != 0 ? n.quote_quantity : n.quantity;
   s.created_at = e.timestamp;
   s.updated_at = e.timestamp;
-  orders_[s.id] = TrackedOrder{s, {}};
-  open_by_account_[s.account].insert(s.id);
+  orders_.put(TrackedOrder{s, {}});
+  open_by_account_[s.account].add(s.id);
   touch(s.id, e.timestamp);
 }
 
@@ -207,9 +274,9 @@ void OrderTracker::on_settled(const Event& e) {
 // The fill of `trade` is the newest one everywhere it was recorded, since
 // nothing else happens between a Trade and its Settled.
 void OrderTracker::patch_fee(OrderId id, TradeId trade, Amount fee) {
-  auto it = orders_.find(id);
-  if (it == orders_.end()) return;
-  TrackedOrder& o = it->second;
+  TrackedOrder* found = orders_.find(id);
+  if (found == nullptr) return;
+  TrackedOrder& o = *found;
   o.state.fees += fee;
   if (!o.fills.empty() && o.fills.back().trade_id == trade) o.fills.back().fee = fee;
   std::deque<Fill>& by_account = fills_by_account_[o.state.account];
@@ -232,15 +299,15 @@ void OrderTracker::on_cancelled(const Event& e) {
 // Marks the order as changed by this batch. nullptr if the tracker never saw
 // it accepted (or has evicted it).
 TrackedOrder* OrderTracker::touch(OrderId id, Timestamp t) {
-  auto it = orders_.find(id);
-  if (it == orders_.end()) return nullptr;
-  it->second.state.updated_at = t;
+  TrackedOrder* it = orders_.find(id);
+  if (it == nullptr) return nullptr;
+  it->state.updated_at = t;
   if (batch_index_.emplace(id, pending_.size()).second) {
     OrderUpdate u;
     u.state.id = id;
     pending_.push_back(std::move(u));
   }
-  return &it->second;
+  return it;
 }
 
 void OrderTracker::close(OrderState& s, OrderStatus status, Timestamp t) {
@@ -248,7 +315,7 @@ void OrderTracker::close(OrderState& s, OrderStatus status, Timestamp t) {
   s.updated_at = t;
   auto acct = open_by_account_.find(s.account);
   if (acct != open_by_account_.end()) {
-    acct->second.erase(s.id);
+    acct->second.remove(s.id);
     if (acct->second.empty()) open_by_account_.erase(acct);
   }
   closed_.emplace_back(s.id, t);
@@ -275,8 +342,7 @@ void OrderTracker::evict(Timestamp now) {
 }
 
 const TrackedOrder* OrderTracker::find(OrderId id) const {
-  auto it = orders_.find(id);
-  return it == orders_.end() ? nullptr : &it->second;
+  return orders_.find(id);
 }
 
 std::vector<const TrackedOrder*> OrderTracker::open_orders(AccountId account,
@@ -284,10 +350,10 @@ std::vector<const TrackedOrder*> OrderTracker::open_orders(AccountId account,
   std::vector<const TrackedOrder*> result;
   auto acct = open_by_account_.find(account);
   if (acct == open_by_account_.end()) return result;
-  for (OrderId id : acct->second) {
+  acct->second.for_each([&](OrderId id) {
     const TrackedOrder& o = orders_.at(id);
     if (instrument == 0 || o.state.instrument == instrument) result.push_back(&o);
-  }
+  });
   return result;
 }
 

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include <cstdint>
 #include <set>
 #include <string>
@@ -486,6 +488,32 @@ TEST(OrderTrackerRandomTest, OpenOrdersMatchTheEngineAfterEveryCommand) {
     if (::testing::Test::HasFailure()) return;
   }
   EXPECT_GT(x.tracker.closed_count(), 1000u);
+}
+
+// OpenIds (an account's open order ids) against a std::set: ascending
+// iteration, size, and removal of present, absent and already removed ids,
+// through many compactions; ids mostly arrive ascending, as from the engine.
+TEST(OpenIds, BehavesLikeASortedSet) {
+  std::mt19937_64 rng(3);
+  OpenIds ids;
+  std::set<OrderId> reference;
+  OrderId next = 1;
+  for (int step = 0; step < 100'000; ++step) {
+    const std::uint64_t r = rng() % 100;
+    if (r < 50) {
+      const OrderId id = r < 48 ? next++ : 1 + rng() % next;  // sometimes out of order or again
+      ids.add(id);
+      reference.insert(id);
+    } else {
+      const OrderId id = 1 + rng() % (next + 2);
+      EXPECT_EQ(ids.remove(id), reference.erase(id) == 1) << "step " << step << " id " << id;
+    }
+    if (step % 5'000 != 0) continue;
+    ASSERT_EQ(ids.size(), reference.size());
+    std::vector<OrderId> seen;
+    ids.for_each([&](OrderId id) { seen.push_back(id); });
+    ASSERT_EQ(seen, std::vector<OrderId>(reference.begin(), reference.end())) << "step " << step;
+  }
 }
 
 }  // namespace

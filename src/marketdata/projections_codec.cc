@@ -441,7 +441,7 @@ void ProjectionsCodec::put(Writer& w, const OrderTracker& t) {
   for (const auto& [account, ids] : t.open_by_account_) open += ids.size();
   w.uv(open);
   for (AccountId a : accounts) {
-    for (OrderId id : t.open_by_account_.at(a)) put_order(w, t.orders_.at(id));
+    t.open_by_account_.at(a).for_each([&](OrderId id) { put_order(w, t.orders_.at(id)); });
   }
   w.uv(t.closed_.size());
   for (const auto& [id, closed_at] : t.closed_) {
@@ -474,16 +474,17 @@ bool ProjectionsCodec::get_order(Reader& r, OrderTracker& t, TrackedOrder** adde
   const std::size_t n = r.count(kMinFill, "order fill");
   for (std::size_t i = 0; i < n && r.ok(); ++i) o.fills.push(get_fill(r), t.config_.max_fills_per_order);
   if (!r.ok()) return false;
-  auto [it, inserted] = t.orders_.emplace(o.state.id, std::move(o));
-  if (!inserted) return r.fail(with_number("order ", it->first, " listed twice"));
-  *added = &it->second;
+  const OrderId id = o.state.id;
+  auto [record, inserted] = t.orders_.emplace(std::move(o));
+  if (!inserted) return r.fail(with_number("order ", id, " listed twice"));
+  *added = record;
   return true;
 }
 
 bool ProjectionsCodec::get_open(Reader& r, OrderTracker& t) {
   const std::size_t n = r.count(kMinOrder, "open order");
   t.orders_.reserve(n);
-  std::set<OrderId>* ids = nullptr;
+  OpenIds* ids = nullptr;
   AccountId account = 0;
   OrderId last = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -499,7 +500,7 @@ bool ProjectionsCodec::get_open(Reader& r, OrderTracker& t) {
       return r.fail("open orders out of order");
     }
     last = s.id;
-    ids->insert(ids->end(), s.id);
+    ids->add(s.id);
   }
   return r.ok();
 }

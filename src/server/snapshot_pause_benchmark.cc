@@ -16,7 +16,7 @@
 // journal after it, and the copies handed to the snapshot follower.
 //
 //   snapshot_pause_benchmark [--orders 1000000] [--extra 0] [--dir /tmp/x] [--restarts 1]
-//                            [--keep 0] [--restart-only 0]
+//                            [--keep 0] [--restart-only 0] [--tail rejects|mix]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -40,7 +40,7 @@ struct Probe {
   std::vector<std::int64_t> latencies_ns;
 };
 
-Command resting(AccountId account, std::uint64_t i, Side side) {
+Command resting_order(AccountId account, std::uint64_t i, Side side) {
   NewOrder o{};
   o.account = account;
   o.instrument = 1 + static_cast<InstrumentId>(i % 10);
@@ -100,6 +100,44 @@ void report(const char* name, Probe p) {
               p.latencies_ns.size(), at(0.5), at(0.99), at(0.999), at(1.0));
 }
 
+// The --tail mix workload: `n` commands, half new resting orders (as the
+// fill, never crossing), half cancels of a random live order. Order ids are
+// the engine's acceptance order: the `resting` orders before took ids
+// 1..resting (the fill checks that all of them rest), and every order here
+// is accepted, so each new one takes the next id; cancels only name live
+// ones, so nothing is rejected.
+// Returns how many orders should rest afterwards.
+std::size_t post_order_mix(Core& core, std::uint64_t resting, std::uint64_t n) {
+  struct Live {
+    OrderId id;
+    AccountId account;
+  };
+  std::vector<Live> live;
+  live.reserve(resting + n);
+  for (std::uint64_t i = 0; i < resting; ++i) live.push_back({i + 1, i % 2 == 0 ? 1U : 2U});
+  OrderId next_id = resting + 1;
+  std::uint64_t rng = 0x9E3779B97F4A7C15ULL;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    Work w;
+    if ((rng & 1) == 0 || live.empty()) {
+      const std::uint64_t k = resting + i;
+      const AccountId account = k % 2 == 0 ? 1 : 2;
+      w.command = resting_order(account, k, account == 1 ? Side::kBuy : Side::kSell);
+      live.push_back({next_id++, account});
+    } else {
+      const std::size_t at = (rng >> 1) % live.size();
+      w.command = Command::make(0, 0, Cancel{live[at].account, live[at].id});
+      live[at] = live.back();
+      live.pop_back();
+    }
+    post_retrying(core, std::move(w));
+  }
+  return live.size();
+}
+
 // Times Core::open of options.data_dir (then stops it without writing a
 // snapshot, so the directory is unchanged for the next restart).
 bool time_restart(const CoreOptions& options) {
@@ -130,6 +168,7 @@ int run(int argc, char** argv) {
   int restarts = 1;
   bool keep = false;          // leave the data directory for --restart-only runs
   bool restart_only = false;  // time restarts of an existing --dir (built with --keep 1)
+  bool tail_mix = false;      // --tail mix: the extra commands are real orders and cancels
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--orders") orders = std::strtoull(argv[i + 1], nullptr, 10);
@@ -138,6 +177,7 @@ int run(int argc, char** argv) {
     if (flag == "--restarts") restarts = std::atoi(argv[i + 1]);
     if (flag == "--keep") keep = std::string(argv[i + 1]) == "1";
     if (flag == "--restart-only") restart_only = std::string(argv[i + 1]) == "1";
+    if (flag == "--tail") tail_mix = std::string(argv[i + 1]) == "mix";
   }
   CoreOptions options;
   options.data_dir = dir;
@@ -184,7 +224,7 @@ int run(int argc, char** argv) {
   const auto fill0 = Clock::now();
   for (std::uint64_t i = 0; i < orders; ++i) {
     Work w;
-    w.command = resting(i % 2 == 0 ? 1 : 2, i, i % 2 == 0 ? Side::kBuy : Side::kSell);
+    w.command = resting_order(i % 2 == 0 ? 1 : 2, i, i % 2 == 0 ? Side::kBuy : Side::kSell);
     post_retrying(c, std::move(w));
   }
   std::size_t open = 0;
@@ -216,11 +256,34 @@ int run(int argc, char** argv) {
               std::chrono::duration<double>(Clock::now() - snap0).count(),
               static_cast<unsigned long long>(c.snapshots().last_snapshot_seq()));
   report("during snapshot", std::move(during));
-  for (std::uint64_t i = 0; i < extra; ++i) {  // cheap commands: cancels of unknown ids
-    Work w;
-    w.command = Command::make(0, 0, Cancel{3, 5'000'000 + i});
-    post_retrying(c, std::move(w));
+  std::size_t expected_open = open;
+  if (tail_mix) {
+    expected_open = post_order_mix(c, orders, extra);
+  } else {
+    for (std::uint64_t i = 0; i < extra; ++i) {  // cheap commands: cancels of unknown ids
+      Work w;
+      w.command = Command::make(0, 0, Cancel{3, 5'000'000 + i});
+      post_retrying(c, std::move(w));
+    }
   }
+  {
+    std::promise<void> done;
+    Work w;
+    w.done = [&](CoreContext& ctx) {
+      open = ctx.engine.open_orders();
+      done.set_value();
+    };
+    post_retrying(c, std::move(w));
+    done.get_future().wait();
+  }
+  if (open != expected_open) {
+    std::fprintf(stderr, "%zu orders rest, %zu expected: the tail workload is broken\n", open,
+                 expected_open);
+    return 1;
+  }
+  std::printf("tail: %llu %s; %zu orders rest\n", static_cast<unsigned long long>(extra),
+              tail_mix ? "new resting orders and cancels of live ones" : "cancels of unknown ids",
+              open);
   post_and_wait(c, Command::make(0, 0, Cancel{3, 1}));
   c.stop();
   core.value().reset();
