@@ -8,41 +8,6 @@ namespace {
 bool below(OrderId stored, OrderId key) { return (stored & ~(OrderId{1} << 63)) < key; }
 }  // namespace
 
-std::pair<TrackedOrder*, bool> OrderTable::emplace(TrackedOrder&& o) {
-  if (TrackedOrder* existing = find(o.state.id)) return {existing, false};
-  std::uint32_t slot;
-  if (!free_.empty()) {
-    slot = free_.back();
-    free_.pop_back();
-    records_[slot] = std::move(o);
-  } else {
-    slot = static_cast<std::uint32_t>(records_.size());
-    records_.push_back(std::move(o));
-  }
-  index_.insert(mix_hash(records_[slot].state.id), slot,
-                [&](std::uint32_t s) { return mix_hash(records_[s].state.id); });
-  ++size_;
-  return {&records_[slot], true};
-}
-
-TrackedOrder& OrderTable::put(TrackedOrder&& o) {
-  if (TrackedOrder* existing = find(o.state.id)) {
-    *existing = std::move(o);
-    return *existing;
-  }
-  return *emplace(std::move(o)).first;
-}
-
-bool OrderTable::erase(OrderId id) {
-  const std::uint32_t slot = slot_of(id);
-  if (slot == kNoSlot) return false;
-  index_.erase(mix_hash(id), slot);
-  records_[slot] = TrackedOrder{};  // frees its fills now
-  free_.push_back(slot);
-  --size_;
-  return true;
-}
-
 void OpenIds::add(OrderId id) {
   ++live_;
   if (ids_.empty() || below(ids_.back(), id)) {
@@ -200,7 +165,7 @@ void OrderTracker::on_accepted(const Event& e) {
   s.leaves = n.quote_quantity != 0 ? n.quote_quantity : n.quantity;
   s.created_at = e.timestamp;
   s.updated_at = e.timestamp;
-  orders_.put(TrackedOrder{s, {}});
+  orders_[s.id] = TrackedOrder{s, {}};
   open_by_account_[s.account].add(s.id);
   touch(s.id, e.timestamp);
 }
@@ -274,9 +239,9 @@ void OrderTracker::on_settled(const Event& e) {
 // The fill of `trade` is the newest one everywhere it was recorded, since
 // nothing else happens between a Trade and its Settled.
 void OrderTracker::patch_fee(OrderId id, TradeId trade, Amount fee) {
-  TrackedOrder* found = orders_.find(id);
-  if (found == nullptr) return;
-  TrackedOrder& o = *found;
+  auto it = orders_.find(id);
+  if (it == orders_.end()) return;
+  TrackedOrder& o = it->second;
   o.state.fees += fee;
   if (!o.fills.empty() && o.fills.back().trade_id == trade) o.fills.back().fee = fee;
   std::deque<Fill>& by_account = fills_by_account_[o.state.account];
@@ -299,15 +264,15 @@ void OrderTracker::on_cancelled(const Event& e) {
 // Marks the order as changed by this batch. nullptr if the tracker never saw
 // it accepted (or has evicted it).
 TrackedOrder* OrderTracker::touch(OrderId id, Timestamp t) {
-  TrackedOrder* it = orders_.find(id);
-  if (it == nullptr) return nullptr;
-  it->state.updated_at = t;
+  auto it = orders_.find(id);
+  if (it == orders_.end()) return nullptr;
+  it->second.state.updated_at = t;
   if (batch_index_.emplace(id, pending_.size()).second) {
     OrderUpdate u;
     u.state.id = id;
     pending_.push_back(std::move(u));
   }
-  return it;
+  return &it->second;
 }
 
 void OrderTracker::close(OrderState& s, OrderStatus status, Timestamp t) {
@@ -342,7 +307,8 @@ void OrderTracker::evict(Timestamp now) {
 }
 
 const TrackedOrder* OrderTracker::find(OrderId id) const {
-  return orders_.find(id);
+  auto it = orders_.find(id);
+  return it == orders_.end() ? nullptr : &it->second;
 }
 
 std::vector<const TrackedOrder*> OrderTracker::open_orders(AccountId account,

@@ -54,7 +54,6 @@
 #include <vector>
 
 #include "core/event.h"
-#include "core/slot_index.h"
 
 namespace stox::marketdata {
 
@@ -212,50 +211,6 @@ struct OrderTrackerConfig {
   std::size_t max_fills_per_account = 1000;
 };
 
-// Tracked orders by id: records in a pool (a vector with a free list) and
-// an open-addressing index from id to pool slot (core/slot_index.h). Lookups
-// cost the index bucket and the record; erase walks no chain. (An
-// std::unordered_map of a million orders cost a restart's replay ~40 % of
-// its time in node lookups and erases.)
-// Pointers returned stay valid until the next insert.
-class OrderTable {
- public:
-  OrderTable() : index_(1024) {}
-
-  std::size_t size() const { return size_; }
-  void reserve(std::size_t n) { records_.reserve(n); }
-
-  TrackedOrder* find(OrderId id) {
-    const std::uint32_t slot = slot_of(id);
-    return slot == kNoSlot ? nullptr : &records_[slot];
-  }
-  const TrackedOrder* find(OrderId id) const {
-    const std::uint32_t slot = slot_of(id);
-    return slot == kNoSlot ? nullptr : &records_[slot];
-  }
-  // REQUIRES: present.
-  TrackedOrder& at(OrderId id) { return *find(id); }
-  const TrackedOrder& at(OrderId id) const { return *find(id); }
-
-  // Inserts o under o.state.id unless that id is present; returns the
-  // record and whether it was inserted.
-  std::pair<TrackedOrder*, bool> emplace(TrackedOrder&& o);
-  // Inserts or replaces the record of o.state.id.
-  TrackedOrder& put(TrackedOrder&& o);
-  // Removes the record of id; false if absent.
-  bool erase(OrderId id);
-
- private:
-  std::uint32_t slot_of(OrderId id) const {
-    return index_.find(mix_hash(id), [&](std::uint32_t s) { return records_[s].state.id == id; });
-  }
-
-  std::vector<TrackedOrder> records_;
-  std::vector<std::uint32_t> free_;
-  SlotIndex index_;
-  std::size_t size_ = 0;
-};
-
 // The open order ids of one account, ascending. Ids arrive in ascending
 // order (the engine numbers orders as it accepts them), so add() appends;
 // remove() finds the id by binary search in the contiguous array and marks
@@ -329,7 +284,7 @@ class OrderTracker {
   void evict(Timestamp now);
 
   OrderTrackerConfig config_;
-  OrderTable orders_;
+  std::unordered_map<OrderId, TrackedOrder> orders_;
   std::unordered_map<AccountId, OpenIds> open_by_account_;
   std::unordered_map<AccountId, std::deque<Fill>> fills_by_account_;
   std::deque<std::pair<OrderId, Timestamp>> closed_;  // (id, closed at), oldest first

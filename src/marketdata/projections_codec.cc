@@ -474,10 +474,9 @@ bool ProjectionsCodec::get_order(Reader& r, OrderTracker& t, TrackedOrder** adde
   const std::size_t n = r.count(kMinFill, "order fill");
   for (std::size_t i = 0; i < n && r.ok(); ++i) o.fills.push(get_fill(r), t.config_.max_fills_per_order);
   if (!r.ok()) return false;
-  const OrderId id = o.state.id;
-  auto [record, inserted] = t.orders_.emplace(std::move(o));
-  if (!inserted) return r.fail(with_number("order ", id, " listed twice"));
-  *added = record;
+  auto [it, inserted] = t.orders_.emplace(o.state.id, std::move(o));
+  if (!inserted) return r.fail(with_number("order ", it->first, " listed twice"));
+  *added = &it->second;
   return true;
 }
 
