@@ -2,7 +2,8 @@
 #
 #   make run        install what is missing, build Release, start the exchange with demo data
 #   make test       install, build (-Wall -Wextra -Wpedantic -Werror), run every test with ctest
-#   make bench      build Release, run the engine benchmark, then the server benchmark
+#   make bench      build Release, run the engine, recovery, projections, snapshot-pause/restart
+#                   and server benchmarks (docs/benchmarks.md)
 #   make test-asan  clang build with AddressSanitizer + UndefinedBehaviorSanitizer, run every test
 #   make tidy       clang-tidy over every source file (config: .clang-tidy); any finding fails
 BUILD      ?= build/release
@@ -31,6 +32,9 @@ test: build
 
 bench: build
 	$(BUILD)/src/core/engine_benchmark
+	$(BUILD)/src/store/recovery_benchmark --runs 3
+	$(BUILD)/src/marketdata/projections_benchmark
+	$(BUILD)/src/server/snapshot_pause_benchmark --orders 1000000 --extra 9000000 --restarts 3
 	BUILD=$(BUILD) scripts/bench-server.sh
 
 # The compiler is fixed at configure time: CMAKE_CXX_COMPILER on the command
