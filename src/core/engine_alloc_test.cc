@@ -14,6 +14,7 @@
 
 #include "core/command.h"
 #include "core/engine.h"
+#include "core/testing/exchange_core.h"
 #include "core/event.h"
 
 namespace {
@@ -56,22 +57,7 @@ void operator delete[](void* p, std::size_t /*size*/, std::align_val_t /*align*/
 namespace stox {
 namespace {
 
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  std::int64_t between(std::int64_t lo, std::int64_t hi) {
-    return lo + static_cast<std::int64_t>(next() % static_cast<std::uint64_t>(hi - lo + 1));
-  }
-
- private:
-  std::uint64_t state_;
-};
+using testing::Rng;  // splitmix64 (core/testing/exchange_core.h)
 
 // Applies commands to one engine, learns order ids and fills from the
 // events, and counts the allocations of apply() when asked to.
