@@ -91,15 +91,7 @@ class Driver {
   const std::vector<Open>& open() const { return open_; }
 
   void limit(AccountId account, Side side, Price price, Quantity qty, TimeInForce tif) {
-    NewOrder o{};
-    o.account = account;
-    o.instrument = 1;
-    o.price = price;
-    o.quantity = qty;
-    o.side = side;
-    o.type = OrderType::kLimit;
-    o.time_in_force = tif;
-    apply(Command::make(seq_, 0, o));
+    apply(Command::make(seq_, 0, testing::limit_order(account, side, price, qty, tif)));
   }
   void cancel(const Open& o) { apply(Command::make(seq_, 0, Cancel{o.account, o.id})); }
   void move(const Open& o, Price price) {

@@ -281,20 +281,13 @@ TEST(JournalBatchReader, TamperedCommandBreaksTheChainIdentically) {
   Built shape = build(probe, 8, 40);
   std::size_t tampered = 0;
   for (std::size_t s = 0; s < shape.segments.size(); ++s) {
-    std::string bytes;
-    ASSERT_TRUE(read_file(&probe, shape.segments[s], &bytes).ok());
-    for (std::uint64_t pos = kHeaderRecordSize; pos < bytes.size();) {
-      RecordView r;
-      ASSERT_EQ(parse_record(std::string_view(bytes).substr(pos), &r), ParseResult::kOk);
-      if (r.type == static_cast<std::uint8_t>(RecordType::kCommand)) {
-        FaultEnv env(8);
-        Built b = build(env, 8, 40);
-        tamper(env, b.segments[s], pos);
-        SCOPED_TRACE(b.segments[s] + " record " + std::to_string(pos));
-        EXPECT_FALSE(expect_equivalent(&env, 0, b.commands, {2, 2}));
-        ++tampered;
-      }
-      pos += r.whole.size();
+    for (std::uint64_t pos : testing::command_record_offsets(&probe, shape.segments[s])) {
+      FaultEnv env(8);
+      Built b = build(env, 8, 40);
+      tamper(env, b.segments[s], pos);
+      SCOPED_TRACE(b.segments[s] + " record " + std::to_string(pos));
+      EXPECT_FALSE(expect_equivalent(&env, 0, b.commands, {2, 2}));
+      ++tampered;
     }
   }
   EXPECT_EQ(tampered, shape.commands.size());

@@ -192,22 +192,15 @@ TEST(JournalHashChain, TamperedCommandWithFixedCrcIsDetectedInEveryBatch) {
   Built shape = build(probe, 9);
   std::size_t tampered = 0;
   for (std::size_t s = 0; s < shape.segments.size(); ++s) {
-    std::string bytes;
-    ASSERT_TRUE(read_file(&probe, shape.segments[s], &bytes).ok());
-    for (std::uint64_t pos = kHeaderRecordSize; pos < bytes.size();) {
-      RecordView r;
-      ASSERT_EQ(parse_record(std::string_view(bytes).substr(pos), &r), ParseResult::kOk);
-      if (r.type == static_cast<std::uint8_t>(RecordType::kCommand)) {
-        FaultEnv env(9);
-        Built b = build(env, 9);
-        tamper(env, b.segments[s], pos, kRecordHeaderSize + 40);  // a price or quantity byte
-        Result<JournalSummary> v = verify_journal(&env, kDir);
-        ASSERT_FALSE(v.ok()) << b.segments[s] << " record " << pos;
-        EXPECT_NE(v.status().message().find("hash chain mismatch"), std::string::npos)
-            << v.status().to_string();
-        ++tampered;
-      }
-      pos += r.whole.size();
+    for (std::uint64_t pos : testing::command_record_offsets(&probe, shape.segments[s])) {
+      FaultEnv env(9);
+      Built b = build(env, 9);
+      tamper(env, b.segments[s], pos, kRecordHeaderSize + 40);  // a price or quantity byte
+      Result<JournalSummary> v = verify_journal(&env, kDir);
+      ASSERT_FALSE(v.ok()) << b.segments[s] << " record " << pos;
+      EXPECT_NE(v.status().message().find("hash chain mismatch"), std::string::npos)
+          << v.status().to_string();
+      ++tampered;
     }
   }
   EXPECT_EQ(tampered, shape.commands.size());

@@ -79,4 +79,19 @@ inline Status read_all(Env* env, const std::string& dir, std::vector<Command>* o
   return Status::OK();
 }
 
+// Byte offsets of every command record in the segment at path (which must
+// be whole and valid), in file order.
+inline std::vector<std::uint64_t> command_record_offsets(Env* env, const std::string& path) {
+  std::vector<std::uint64_t> out;
+  std::string bytes;
+  if (!read_file(env, path, &bytes).ok()) return out;
+  for (std::uint64_t pos = kHeaderRecordSize; pos < bytes.size();) {
+    RecordView r;
+    if (parse_record(std::string_view(bytes).substr(pos), &r) != ParseResult::kOk) break;
+    if (r.type == static_cast<std::uint8_t>(RecordType::kCommand)) out.push_back(pos);
+    pos += r.whole.size();
+  }
+  return out;
+}
+
 }  // namespace stox::journal::testing
