@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "common/decimal.h"
+#include "core/testing/exchange_core.h"
 
 namespace stox::bench {
 namespace {
@@ -53,25 +54,10 @@ std::int64_t wall_ns() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-// splitmix64: small, fast, and a fixed seed gives the same order stream.
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [lo, hi].
-  std::int64_t between(std::int64_t lo, std::int64_t hi) {
-    return lo + static_cast<std::int64_t>(next() % static_cast<std::uint64_t>(hi - lo + 1));
-  }
-  bool percent(int p) { return static_cast<int>(next() % 100) < p; }
+// splitmix64 (core/testing/exchange_core.h): a fixed seed gives the same order stream.
+using stox::testing::Rng;
 
- private:
-  std::uint64_t state_;
-};
+bool percent(Rng& rng, int p) { return rng.below(100) < static_cast<std::uint64_t>(p); }
 
 void add_example(std::vector<std::string>& examples, std::string text) {
   if (examples.size() < kMaxExamples) examples.push_back(std::move(text));
@@ -144,7 +130,7 @@ class OrderSession : public std::enable_shared_from_this<OrderSession> {
   void send_next() {
     if (shared_.stopping()) return close();
     const bool cancel = !open_.empty() && (open_.size() >= static_cast<std::size_t>(plan_.max_open) ||
-                                           rng_.percent(plan_.cancel_percent));
+                                           percent(rng_, plan_.cancel_percent));
     if (cancel) {
       prepare_cancel();
     } else {
@@ -176,8 +162,8 @@ class OrderSession : public std::enable_shared_from_this<OrderSession> {
   void prepare_order() {
     kind_ = Kind::kOrder;
     const std::string& symbol = plan_.symbols[rng_.next() % plan_.symbols.size()];
-    const bool buy = rng_.percent(50);
-    const bool cross = rng_.percent(plan_.cross_percent);
+    const bool buy = percent(rng_, 50);
+    const bool cross = percent(rng_, plan_.cross_percent);
     const std::int64_t offset = cross ? -rng_.between(0, 4) : rng_.between(1, 20);
     const std::int64_t price = plan_.mid_ticks + (buy ? -offset : offset);
     const std::int64_t quantity = rng_.between(1, 10);

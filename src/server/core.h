@@ -146,8 +146,6 @@ class Core {
   std::size_t queue_depth() const { return queue_.size(); }
   std::size_t queue_capacity() const { return queue_.capacity(); }
   SeqNo committed_seq() const { return committed_seq_.load(std::memory_order_acquire); }
-  // Journal commands replayed at open (after the snapshot, if any).
-  std::uint64_t replayed_commands() const { return durable_->recovery().replayed; }
   // What recovery found and how long it took (engine moved out).
   const store::Recovered& recovery() const { return durable_->recovery(); }
   store::SnapshotFollower& snapshots() { return *follower_; }

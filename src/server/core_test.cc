@@ -193,7 +193,7 @@ TEST_F(CoreTest, RestartRestoresTheProjectionsFromTheSnapshotAndTheJournalTail) 
 
   auto restarted = Core::open(env, options, hub_, nullptr);
   ASSERT_TRUE(restarted.ok()) << restarted.status().to_string();
-  EXPECT_EQ(restarted.value()->replayed_commands(), before.seq - snapshot_seq);
+  EXPECT_EQ(restarted.value()->recovery().replayed, before.seq - snapshot_seq);
   restarted.value()->start();
   ServedState after = served_state(*restarted.value());
   EXPECT_EQ(after.seq, before.seq);
@@ -208,7 +208,7 @@ TEST_F(CoreTest, RestartRestoresTheProjectionsFromTheSnapshotAndTheJournalTail) 
   for (const store::SnapshotInfo& info : snaps.value()) ASSERT_TRUE(env.remove(info.path).ok());
   auto rebuilt = Core::open(env, options, hub_, nullptr);
   ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().to_string();
-  EXPECT_EQ(rebuilt.value()->replayed_commands(), before.seq);
+  EXPECT_EQ(rebuilt.value()->recovery().replayed, before.seq);
   rebuilt.value()->start();
   ServedState full = served_state(*rebuilt.value());
   EXPECT_EQ(full.engine_hash, before.engine_hash);

@@ -8,7 +8,7 @@ add_executable(stox_loadgen
   ${STOX_BENCH_DIR}/load_stats.cc)
 target_include_directories(stox_loadgen PRIVATE ${PROJECT_SOURCE_DIR}/src)
 target_link_libraries(stox_loadgen
-  PRIVATE stox_server stox_client simdjson::simdjson CLI11::CLI11 Boost::headers Threads::Threads)
+  PRIVATE stox_server stox_client stox_core_testing simdjson::simdjson CLI11::CLI11 Boost::headers Threads::Threads)
 
 # Smoke runs with tiny numbers so the tool cannot rot: the load generator
 # checks every answer itself and exits non-zero on anything unexpected.

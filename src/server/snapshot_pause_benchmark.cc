@@ -72,6 +72,21 @@ void post_and_wait(Core& core, const Command& c) {
   done.get_future().wait();
 }
 
+// Open orders once everything posted before has been applied (a read
+// queued behind it).
+std::size_t resting_count(Core& core) {
+  std::size_t open = 0;
+  std::promise<void> done;
+  Work w;
+  w.done = [&](CoreContext& ctx) {
+    open = ctx.engine.open_orders();
+    done.set_value();
+  };
+  post_retrying(core, std::move(w));
+  done.get_future().wait();
+  return open;
+}
+
 // Probes every 200 µs until `until` says stop; latency from post to done.
 Probe probe(Core& core, AccountId account, const std::function<bool()>& until) {
   Probe p;
@@ -227,17 +242,7 @@ int run(int argc, char** argv) {
     w.command = resting_order(i % 2 == 0 ? 1 : 2, i, i % 2 == 0 ? Side::kBuy : Side::kSell);
     post_retrying(c, std::move(w));
   }
-  std::size_t open = 0;
-  {
-    std::promise<void> done;  // a read after every order: counts what rests
-    Work w;
-    w.done = [&](CoreContext& ctx) {
-      open = ctx.engine.open_orders();
-      done.set_value();
-    };
-    post_retrying(c, std::move(w));
-    done.get_future().wait();
-  }
+  std::size_t open = resting_count(c);
   std::printf("posted %llu orders in %.2f s; %zu rest on the books\n",
               static_cast<unsigned long long>(orders),
               std::chrono::duration<double>(Clock::now() - fill0).count(), open);
@@ -266,16 +271,7 @@ int run(int argc, char** argv) {
       post_retrying(c, std::move(w));
     }
   }
-  {
-    std::promise<void> done;
-    Work w;
-    w.done = [&](CoreContext& ctx) {
-      open = ctx.engine.open_orders();
-      done.set_value();
-    };
-    post_retrying(c, std::move(w));
-    done.get_future().wait();
-  }
+  open = resting_count(c);
   if (open != expected_open) {
     std::fprintf(stderr, "%zu orders rest, %zu expected: the tail workload is broken\n", open,
                  expected_open);
