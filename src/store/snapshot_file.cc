@@ -24,6 +24,34 @@ std::uint32_t file_crc(std::string_view covered) {
   return journal::crc32c::mask(journal::crc32c::value(covered));
 }
 
+// What a file holds around its payload and extension: the header, the
+// ext_length field and the CRC trailer (which covers every byte before it).
+struct Frame {
+  std::string header;
+  std::string ext_length;
+  std::string trailer;
+};
+
+Frame frame_of(SeqNo seq, std::uint64_t state_hash, std::string_view payload,
+               std::string_view extension) {
+  Frame f;
+  f.header.assign(kSnapshotHeaderSize, '\0');
+  f.header.replace(0, kSnapshotMagic.size(), kSnapshotMagic);
+  put<std::uint32_t>(f.header.data() + 8, kSnapshotFileVersion);
+  put<std::uint64_t>(f.header.data() + 16, seq);
+  put<std::uint64_t>(f.header.data() + 24, state_hash);
+  put<std::uint64_t>(f.header.data() + 32, payload.size());
+  f.ext_length.assign(8, '\0');
+  put<std::uint64_t>(f.ext_length.data(), extension.size());
+  std::uint32_t crc = journal::crc32c::value(f.header);
+  for (std::string_view part : {payload, std::string_view(f.ext_length), extension}) {
+    crc = journal::crc32c::extend(crc, part.data(), part.size());
+  }
+  f.trailer.assign(kSnapshotTrailerSize, '\0');
+  put<std::uint32_t>(f.trailer.data(), journal::crc32c::mask(crc));
+  return f;
+}
+
 // Writes the pieces, in order, to a new file at path and syncs it; the
 // handle is closed. (In pieces: a snapshot of a million orders is over 100 MB,
 // and concatenating it first would copy it all and double the memory.)
@@ -72,50 +100,13 @@ bool parse_snapshot_name(std::string_view name, SeqNo* seq) {
   return true;
 }
 
-namespace {
-
-// The header and the ext_length field of a file with these contents.
-std::string header_of(SeqNo seq, std::uint64_t state_hash, std::size_t payload_size) {
-  std::string out(kSnapshotHeaderSize, '\0');
-  out.replace(0, kSnapshotMagic.size(), kSnapshotMagic);
-  put<std::uint32_t>(out.data() + 8, kSnapshotFileVersion);
-  put<std::uint64_t>(out.data() + 16, seq);
-  put<std::uint64_t>(out.data() + 24, state_hash);
-  put<std::uint64_t>(out.data() + 32, payload_size);
-  return out;
-}
-
-std::string ext_length_of(std::size_t extension_size) {
-  std::string out(8, '\0');
-  put<std::uint64_t>(out.data(), extension_size);
-  return out;
-}
-
-// The file's small parts; the CRC trailer covers every byte before it.
-void parts_of(SeqNo seq, std::uint64_t state_hash, std::string_view payload,
-                                  std::string_view extension, std::string* header,
-                                  std::string* ext_length, std::string* trailer) {
-  *header = header_of(seq, state_hash, payload.size());
-  *ext_length = ext_length_of(extension.size());
-  std::uint32_t crc = journal::crc32c::value(*header);
-  crc = journal::crc32c::extend(crc, payload.data(), payload.size());
-  crc = journal::crc32c::extend(crc, ext_length->data(), ext_length->size());
-  crc = journal::crc32c::extend(crc, extension.data(), extension.size());
-  trailer->assign(kSnapshotTrailerSize, '\0');
-  put<std::uint32_t>(trailer->data(), journal::crc32c::mask(crc));
-}
-
-}  // namespace
-
 std::string encode_snapshot_file(SeqNo seq, std::uint64_t state_hash, std::string_view payload,
                                  std::string_view extension) {
-  std::string header;
-  std::string ext_length;
-  std::string trailer;
-  parts_of(seq, state_hash, payload, extension, &header, &ext_length, &trailer);
+  const Frame f = frame_of(seq, state_hash, payload, extension);
   std::string out;
-  out.reserve(header.size() + payload.size() + 8 + extension.size() + trailer.size());
-  out.append(header).append(payload).append(ext_length).append(extension).append(trailer);
+  out.reserve(f.header.size() + payload.size() + f.ext_length.size() + extension.size() +
+              f.trailer.size());
+  out.append(f.header).append(payload).append(f.ext_length).append(extension).append(f.trailer);
   return out;
 }
 
@@ -131,11 +122,8 @@ Result<std::string> write_snapshot(journal::Env& env, const std::string& dir, Se
   if (s.ok()) return Status::InvalidArgument("snapshot " + path + " already exists");
   if (!s.is_not_found()) return s;
   s = remove_if_present(env, tmp);
-  std::string header;
-  std::string ext_length;
-  std::string trailer;
-  parts_of(seq, state_hash, payload, extension, &header, &ext_length, &trailer);
-  if (s.ok()) s = write_synced(env, tmp, {header, payload, ext_length, extension, trailer});
+  const Frame f = frame_of(seq, state_hash, payload, extension);
+  if (s.ok()) s = write_synced(env, tmp, {f.header, payload, f.ext_length, extension, f.trailer});
   if (s.ok()) s = env.rename(tmp, path);
   if (s.ok()) s = env.sync_dir(dir);
   if (!s.ok()) return s;
