@@ -30,6 +30,18 @@ struct AtSnapshot {
 
 std::uint64_t digest(std::string_view bytes) { return std::hash<std::string_view>{}(bytes); }
 
+AtSnapshot state_of(const Engine& engine, const FollowerCompanion* companion) {
+  AtSnapshot at;
+  at.state_hash = engine.state_hash();
+  if (companion != nullptr) {
+    std::string encoded;
+    companion->encode(&encoded);
+    at.has_extension = true;
+    at.extension_digest = digest(encoded);
+  }
+  return at;
+}
+
 // Applies the durable commands with seq in (after, until] to engine, and
 // their events to companion (if any). *at, if given, maps seqs to fill with
 // what the state is after them.
@@ -49,14 +61,7 @@ Status replay_range(journal::Env& env, const std::string& dir, SeqNo after, SeqN
     events.clear();
     if (at == nullptr) continue;
     auto it = at->find(c.seq);
-    if (it == at->end()) continue;
-    it->second.state_hash = engine.state_hash();
-    if (companion != nullptr) {
-      std::string encoded;
-      companion->encode(&encoded);
-      it->second.has_extension = true;
-      it->second.extension_digest = digest(encoded);
-    }
+    if (it != at->end()) it->second = state_of(engine, companion);
   }
   if (summary != nullptr) *summary = (*reader)->summary();
   return Status::OK();
@@ -87,13 +92,7 @@ class Verifier {
     engine_ = std::make_unique<Engine>(config_);
     std::unique_ptr<FollowerCompanion> companion;
     if (options_.make_companion) companion = options_.make_companion();
-    at_[0].state_hash = engine_->state_hash();
-    if (companion) {
-      std::string empty;
-      companion->encode(&empty);
-      at_[0].has_extension = true;
-      at_[0].extension_digest = digest(empty);
-    }
+    at_[0] = state_of(*engine_, companion.get());
     journal::JournalSummary j;
     Status s = replay_range(env_, journal_dir(data_dir_), 0, ~SeqNo{0}, *engine_, companion.get(),
                             &at_, &j);
